@@ -1,0 +1,3 @@
+from genealogy.cli import main
+
+main()

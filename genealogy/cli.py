@@ -1,0 +1,273 @@
+"""The `genealogy` command line: parses options, hands them to the library, reports the outcome.
+
+No graph logic lives here; every command is crawl -> graph -> render/report -> exit code.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import secrets
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+import networkx as nx
+
+from genealogy import __version__, render
+from genealogy.crawler import CrawlResult, Direction, Limits
+from genealogy.errors import ExitCode, GenealogyError, OutputError
+from genealogy.graph import build_graph
+from genealogy.output import write
+from genealogy.progress import Progress
+from genealogy.report import crawl_summary, exit_code_for
+from genealogy.runner import CrawlOptions, run_crawl
+from genealogy.sources import Counters
+from genealogy.sources.cache import default_cache_path
+from genealogy.sources.http import DEFAULT_BASE_URL
+
+log = logging.getLogger("genealogy")
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class DurationType(click.ParamType):
+    """`90`, `90s`, `15m`, `2h` or `7d`, in seconds."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        match = _DURATION.match(str(value))
+        if not match:
+            self.fail(f"{value!r} is not a duration like 90s, 15m, 2h or 7d", param, ctx)
+        return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def crawl_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every crawling command shares: connection, crawl shape, cache, verbosity."""
+    options = [
+        click.argument("serial"),
+        click.option("--base-url", envvar="TOFUPILOT_URL", default=DEFAULT_BASE_URL,
+                     show_default=True, show_envvar=True, help="TofuPilot API base URL."),
+        click.option("--api-key", envvar="TOFUPILOT_API_KEY", show_envvar=True,
+                     help="TofuPilot API key (prefer the environment variable: "
+                          "command lines are visible to other users)."),
+        click.option("--up", "direction", flag_value=Direction.UP,
+                     help="Only the ancestors: the assemblies that contain SERIAL."),
+        click.option("--down", "direction", flag_value=Direction.DOWN,
+                     help="Only the descendants: what SERIAL is made of."),
+        click.option("--max-depth", type=click.IntRange(min=0),
+                     help="Do not fetch units more than N links away from SERIAL."),
+        click.option("--max-units", type=click.IntRange(min=1),
+                     help="Fetch at most N units; the rest are kept as unexplored."),
+        click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True,
+                     help="Requests in flight at once."),
+        click.option("--retries", type=click.IntRange(0, 20), default=4, show_default=True,
+                     help="Retries per unit after 429, 5xx, timeouts and network errors."),
+        click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0,
+                     show_default=True, help="Seconds one request may take."),
+        click.option("--rate", type=click.FloatRange(min=0.01),
+                     help="At most N requests per second (stay under your account's quota)."),
+        click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=Path),
+                     help=f"SQLite cache file  [default: {default_cache_path()}]"),
+        click.option("--no-cache", is_flag=True, help="Neither read nor write the cache."),
+        click.option("--max-age", type=DurationType(), default="1h", show_default=True,
+                     help="Use cached units younger than this (90s, 15m, 2h, 7d)."),
+        click.option("--refresh", is_flag=True, help="Fetch every unit again; update the cache."),
+        click.option("--offline", is_flag=True,
+                     help="Use the cache alone, whatever its age; make no request."),
+        click.option("--strict", is_flag=True,
+                     help="Count units that were not found as failures (exit code 3)."),
+        click.option("-q", "--quiet", is_flag=True, help="No progress line and no summary."),
+        click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv: debug)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _options_from(params: dict[str, Any]) -> CrawlOptions:
+    if params["offline"] and params["no_cache"]:
+        raise click.UsageError("--offline reads the cache, so it cannot go with --no-cache.")
+    return CrawlOptions(
+        base_url=params["base_url"],
+        api_key=params["api_key"],
+        direction=params["direction"] or Direction.BOTH,
+        limits=Limits(params["max_depth"], params["max_units"]),
+        concurrency=params["concurrency"],
+        retries=params["retries"],
+        timeout=params["timeout"],
+        rate=params["rate"],
+        cache_path=None if params["no_cache"] else (params["cache_path"] or default_cache_path()),
+        max_age=params["max_age"],
+        refresh=params["refresh"],
+        offline=params["offline"],
+    )
+
+
+def _setup_logging(verbosity: int) -> None:
+    level = logging.WARNING - 10 * min(verbosity, 2)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+
+
+def _crawl(params: dict[str, Any]) -> tuple[CrawlResult, nx.DiGraph]:
+    """Crawl as the options say and build the graph; errors propagate as GenealogyError."""
+    _setup_logging(params["verbose"])
+    options = _options_from(params)
+    counters = Counters()
+    progress = Progress(counters, enabled=None if not params["quiet"] else False)
+    try:
+        result = run_crawl(params["serial"], options, progress.update, counters)
+    finally:
+        progress.finish()
+    return result, build_graph(result)
+
+
+def _fail(error: GenealogyError) -> NoReturn:
+    click.echo(f"genealogy: {error}", err=True)
+    sys.exit(error.exit_code)
+
+
+def reports_errors(command: Callable[..., None]) -> Callable[..., None]:
+    """Turn GenealogyError into its message and exit code, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except GenealogyError as error:
+            _fail(error)
+        except KeyboardInterrupt:
+            click.echo("genealogy: interrupted.", err=True)
+            sys.exit(ExitCode.INTERRUPTED)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="genealogy")
+def main() -> None:
+    """Crawl a TofuPilot unit's assembly tree and export it.
+
+    \b
+    Exit codes:
+      0  success
+      1  internal error (a bug: please report it)
+      2  bad command-line usage
+      3  output written, but some units could not be fetched (or were not found, with --strict)
+      4  the start serial number was not found
+      5  no API key (set TOFUPILOT_API_KEY or pass --api-key)
+      6  the API rejected the key (401)
+      7  the key may not read units (403)
+      8  the start unit could not be fetched (network, server errors, offline cache miss)
+      9  audit findings matched --fail-on
+     10  the output could not be written (Graphviz missing, path not writable)
+    130  interrupted by Ctrl-C (what was crawled is still written)
+    """
+
+
+@main.command("export")
+@crawl_options
+@click.option("-o", "--output", default="-", show_default=True,
+              help="Output file; the extension picks the format. '-' is stdout.")
+@click.option("-f", "--format", "fmt", type=click.Choice(sorted(render.FORMATS)),
+              help="Output format  [default: from the file extension, else json]")
+@reports_errors
+def export_command(output: str, fmt: str | None, **params: Any) -> None:
+    """Crawl the assembly around SERIAL and write it as DOT, SVG, PNG, PDF or JSON."""
+    fmt = render.format_for(output, fmt) or _unknown_extension(output)
+    if fmt in render.BINARY_FORMATS and output == "-" and sys.stdout.isatty():
+        raise click.UsageError(f"{fmt.upper()} is binary: write it to a file with -o.")
+    result, graph = _crawl(params)
+    content = render.render(graph, fmt)
+    write(content, output)
+    _finish(result, graph, params, wrote=None if output == "-" else f"{output} ({fmt})")
+
+
+def _unknown_extension(output: str) -> str:
+    if output == "-":
+        return "json"
+    raise click.UsageError(
+        f"Cannot tell the format from {output!r}: name it .dot, .svg, .png, .pdf or .json, "
+        "or pass --format."
+    )
+
+
+def _finish(result: CrawlResult, graph: nx.DiGraph, params: dict[str, Any],
+            wrote: str | None) -> None:
+    if not params["quiet"]:
+        click.echo(crawl_summary(result, params["strict"]), err=True)
+        if wrote:
+            click.echo(f"wrote {wrote}", err=True)
+    sys.exit(exit_code_for(result, params["strict"]))
+
+
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default="demo-output", show_default=True, help="Folder for the exports.")
+@click.option("--start", default=None, help="Serial number to start from  [default: a failed cell]")
+def demo(out_dir: Path, start: str | None) -> None:
+    """Run the whole job on bundled demo data, against a local TofuPilot-compatible server."""
+    from genealogy.datasets import DEMO_START, factory
+    from genealogy.localserver import LocalTofuPilot
+
+    key = secrets.token_urlsafe(16)
+    serial = start or DEMO_START
+    with LocalTofuPilot(factory(), api_key=key) as server:
+        click.echo(f"Local TofuPilot-compatible server on {server.url} (demo data: 79 units)")
+        click.echo(f"Crawling the assembly around {serial} ...")
+        options = CrawlOptions(base_url=server.url, api_key=key)
+        try:
+            result = run_crawl(serial, options)
+        except GenealogyError as error:
+            _fail(error)
+    graph = build_graph(result)
+    click.echo(crawl_summary(result, strict=False))
+    for fmt in ("json", "dot", "svg"):
+        path = out_dir / f"genealogy.{fmt}"
+        try:
+            write(render.render(graph, fmt), str(path))
+        except OutputError as error:
+            _fail(error)
+        click.echo(f"  {fmt.upper():4} {path}")
+
+
+@main.command()
+@click.option("--data", type=click.Path(exists=True, dir_okay=False),
+              help="JSON file of unit records  [default: the demo factory]")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
+@click.option("--api-key", envvar="TOFUPILOT_API_KEY", default="demo-key", show_default=True,
+              help="The key clients must send.")
+@click.option("--latency", type=click.FloatRange(min=0), default=0.0,
+              help="Seconds added to every answer.")
+@click.option("--rate-limit", type=click.FloatRange(min=1),
+              help="Answer 429 above N requests per second.")
+def serve(data: str | None, port: int, api_key: str, latency: float,
+          rate_limit: float | None) -> None:
+    """Serve unit records on 127.0.0.1 as a TofuPilot-compatible API, until Ctrl-C."""
+    from genealogy.datasets import factory
+    from genealogy.localserver import LocalTofuPilot, load_units
+
+    units = load_units(data) if data else factory()
+    server = LocalTofuPilot(units, api_key=api_key, latency=latency, rate_limit=rate_limit,
+                            port=port)
+    click.echo(f"Serving {len(units)} units on {server.url} (Ctrl-C to stop)")
+    click.echo(f"Try: TOFUPILOT_URL={server.url} genealogy export <SERIAL> --api-key <KEY> -o tree.svg")
+    server.start()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()

@@ -1,0 +1,205 @@
+"""Follows `parent` and `children` references from one serial number until the assembly is known.
+
+A fixed pool of workers pulls serials from a queue, so a unit's references are requested as
+soon as the unit arrives, at most `concurrency` at a time. Every serial that is referenced
+ends in the result: fetched, not found, failed with a reason, or left unexplored by a limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from genealogy.errors import StartNotFound, StartUnreachable
+from genealogy.models import Unit, UnitRef
+from genealogy.sources import Counters, Failed, Fetched, NotFound, UnitSource
+
+
+class Direction(StrEnum):
+    BOTH = "both"
+    UP = "up"  # ancestors only: the products that contain the start unit
+    DOWN = "down"  # descendants only: what the start unit is made of
+
+
+class Status(StrEnum):
+    OK = "ok"
+    NOT_FOUND = "not_found"
+    ERROR = "error"
+    UNEXPLORED = "unexplored"  # referenced, but not fetched because of a limit or an interruption
+
+
+@dataclass(slots=True)
+class UnitState:
+    """What the crawl learned about one serial number."""
+
+    serial: str
+    depth: int
+    status: Status = Status.UNEXPLORED
+    reason: str | None = None
+    unit: Unit | None = None
+    ref: UnitRef | None = None  # how another unit described it; all we know when not fetched
+    cached: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_depth: int | None = None
+    max_units: int | None = None
+
+
+@dataclass
+class CrawlResult:
+    start: str
+    direction: Direction
+    units: dict[str, UnitState]
+    counters: Counters
+    seconds: float = 0.0
+    interrupted: bool = False
+    limits: Limits = field(default_factory=Limits)
+
+    def failed(self, strict: bool = False) -> list[UnitState]:
+        """Units whose record is missing for a reason other than a limit."""
+        bad = {Status.ERROR, Status.NOT_FOUND} if strict else {Status.ERROR}
+        return [state for state in self.units.values() if state.status in bad]
+
+
+class Crawler:
+    def __init__(
+        self,
+        source: UnitSource,
+        *,
+        direction: Direction = Direction.BOTH,
+        limits: Limits | None = None,
+        concurrency: int = 16,
+        counters: Counters | None = None,
+        on_progress: Callable[[], None] | None = None,
+    ) -> None:
+        self.source = source
+        self.direction = direction
+        self.limits = limits or Limits()
+        self.concurrency = max(1, concurrency)
+        self.counters = counters or Counters()
+        self.on_progress = on_progress or (lambda: None)
+        self.units: dict[str, UnitState] = {}
+        self._queue: asyncio.Queue[UnitState] = asyncio.Queue()
+        self._scheduled = 0
+        self.result: CrawlResult | None = None
+
+    async def crawl(self, start: str) -> CrawlResult:
+        """Crawl from `start`. If cancelled, `self.units` still holds everything learned so far."""
+        began = time.perf_counter()
+        result = CrawlResult(start, self.direction, self.units, self.counters, limits=self.limits)
+        self.result = result
+        try:
+            await self._fetch_start(start)
+            workers = [asyncio.create_task(self._work()) for _ in range(self.concurrency)]
+            try:
+                await self._queue.join()
+            finally:
+                for worker in workers:
+                    worker.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
+        except asyncio.CancelledError:
+            result.interrupted = True
+            self._mark_interrupted()
+            raise
+        finally:
+            result.seconds = time.perf_counter() - began
+        return result
+
+    async def _fetch_start(self, start: str) -> None:
+        """The start unit alone first: a bad key or a wrong serial fails after one request."""
+        state = self._schedule(start, 0, None, count_only=True)
+        await self._visit(state)
+        if state.status is Status.NOT_FOUND:
+            raise StartNotFound(
+                f"Unit {start!r} was not found ({state.reason}): check the serial number "
+                "and that the API key's organisation owns it."
+            )
+        if state.status is Status.ERROR:
+            raise StartUnreachable(
+                f"Could not fetch the start unit {start!r}: {state.reason}. "
+                "Check --base-url / TOFUPILOT_URL and the network, or retry later."
+            )
+
+    async def _work(self) -> None:
+        while True:
+            state = await self._queue.get()
+            try:
+                await self._visit(state)
+            finally:
+                self._queue.task_done()
+
+    async def _visit(self, state: UnitState) -> None:
+        outcome = await self.source.get(state.serial)
+        if isinstance(outcome, Fetched):
+            state.status, state.unit, state.cached = Status.OK, outcome.unit, outcome.cached
+            for ref, depth in self._references(outcome.unit, state.depth):
+                self._schedule(ref.serial_number, depth, ref)
+        elif isinstance(outcome, NotFound):
+            state.status, state.reason = Status.NOT_FOUND, outcome.reason
+        elif isinstance(outcome, Failed):
+            state.status, state.reason = Status.ERROR, outcome.reason
+        self.counters.done += 1
+        self.on_progress()
+
+    def _references(self, unit: Unit, depth: int) -> list[tuple[UnitRef, int]]:
+        refs: list[UnitRef] = []
+        if self.direction is not Direction.DOWN and unit.parent is not None:
+            refs.append(unit.parent)
+        if self.direction is not Direction.UP:
+            refs.extend(unit.children)
+        return [(ref, depth + 1) for ref in refs]
+
+    def _schedule(
+        self, serial: str, depth: int, ref: UnitRef | None, count_only: bool = False
+    ) -> UnitState:
+        """Record a referenced serial and queue it for fetching unless a limit says no."""
+        state = self.units.get(serial)
+        if state is not None:
+            if state.ref is None and ref is not None:
+                state.ref = ref
+            if state.status is Status.UNEXPLORED and state.reason and depth < state.depth:
+                state.depth = depth  # found again closer to the start: maybe within limits now
+                self._try_queue(state)
+            return state
+        state = UnitState(serial, depth, ref=ref)
+        self.units[serial] = state
+        self.counters.discovered += 1
+        if count_only:
+            self._scheduled += 1
+        else:
+            self._try_queue(state)
+        return state
+
+    def _try_queue(self, state: UnitState) -> None:
+        max_depth, max_units = self.limits.max_depth, self.limits.max_units
+        if max_depth is not None and state.depth > max_depth:
+            state.reason = f"beyond --max-depth {max_depth}"
+        elif max_units is not None and self._scheduled >= max_units:
+            state.reason = f"beyond --max-units {max_units}"
+        else:
+            state.reason = None
+            self._scheduled += 1
+            self._queue.put_nowait(state)
+
+    def _mark_interrupted(self) -> None:
+        for state in self.units.values():
+            if state.status is Status.UNEXPLORED and state.reason is None:
+                state.reason = "crawl interrupted before it was fetched"
+
+
+async def crawl(
+    source: UnitSource,
+    start: str,
+    *,
+    direction: Direction = Direction.BOTH,
+    limits: Limits | None = None,
+    concurrency: int = 16,
+) -> CrawlResult:
+    """Crawl the assembly around `start` from `source` (the library's one-call entry point)."""
+    crawler = Crawler(source, direction=direction, limits=limits, concurrency=concurrency)
+    return await crawler.crawl(start)

@@ -1,0 +1,59 @@
+"""One exception tree, grouped by what the user can do about it, and the exit codes it maps to."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes; documented in the README, stable across releases."""
+
+    OK = 0
+    INTERNAL = 1  # a bug in genealogy: please report it
+    USAGE = 2  # bad option or argument (click's own code)
+    INCOMPLETE = 3  # output written, but some units failed (or were not found, with --strict)
+    START_NOT_FOUND = 4  # the start serial number does not exist
+    NO_API_KEY = 5  # no API key given
+    KEY_REJECTED = 6  # the API answered 401
+    FORBIDDEN = 7  # the API answered 403
+    UNREACHABLE = 8  # the start unit could not be fetched (network, server errors, offline miss)
+    FINDINGS = 9  # audit findings matched --fail-on
+    OUTPUT_FAILED = 10  # the output could not be written (Graphviz missing, path not writable)
+    INTERRUPTED = 130  # Ctrl-C; what was crawled so far was still written
+
+
+class GenealogyError(Exception):
+    """Base of every error genealogy reports to the user; carries its exit code."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+
+class AuthError(GenealogyError):
+    """The API refused the key: no point in crawling further."""
+
+
+class MissingApiKey(AuthError):
+    exit_code = ExitCode.NO_API_KEY
+
+
+class KeyRejected(AuthError):
+    exit_code = ExitCode.KEY_REJECTED
+
+
+class Forbidden(AuthError):
+    exit_code = ExitCode.FORBIDDEN
+
+
+class StartNotFound(GenealogyError):
+    exit_code = ExitCode.START_NOT_FOUND
+
+
+class StartUnreachable(GenealogyError):
+    exit_code = ExitCode.UNREACHABLE
+
+
+class OutputError(GenealogyError):
+    exit_code = ExitCode.OUTPUT_FAILED
+
+
+KEY_HINT = "set TOFUPILOT_API_KEY or pass --api-key"

@@ -1,0 +1,123 @@
+"""The assembly graph: a `networkx.DiGraph`, edge parent -> child, node key = serial number.
+
+Node and graph attributes are plain JSON values (str, int, float, bool, None, lists and dicts
+of them), so every export can carry them and node-link JSON loads back into an equal graph.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+
+from genealogy.crawler import CrawlResult, Status, UnitState
+from genealogy.models import OUTCOMES
+
+NOT_FETCHED = "not_fetched"
+UNKNOWN = "unknown"
+CLASSES = (*(o.lower() for o in OUTCOMES), UNKNOWN, NOT_FETCHED)
+"""Every value of `outcome_class`, in legend order."""
+
+
+def build_graph(result: CrawlResult) -> nx.DiGraph:
+    graph = nx.DiGraph()
+    for state in result.units.values():
+        graph.add_node(state.serial, **node_attributes(state, state.serial == result.start))
+    for state in result.units.values():
+        for parent, child in _declared_links(state):
+            if parent in result.units and child in result.units:
+                _add_link(graph, parent, child, declared_by_parent=parent == state.serial)
+    graph.graph.update(
+        start=result.start,
+        direction=str(result.direction),
+        roots=roots(graph),
+        interrupted=result.interrupted,
+        max_depth=result.limits.max_depth,
+        max_units=result.limits.max_units,
+        stats={
+            "units": graph.number_of_nodes(),
+            "requests": result.counters.requests,
+            "retries": result.counters.retries,
+            "cache_hits": result.counters.cache_hits,
+            "seconds": round(result.seconds, 3),
+        },
+    )
+    return graph
+
+
+def node_attributes(state: UnitState, is_start: bool) -> dict[str, Any]:
+    attrs: dict[str, Any] = {
+        "status": str(state.status),
+        "reason": state.reason,
+        "start": is_start,
+        "depth": state.depth,
+        "cached": state.cached,
+    }
+    unit = state.unit
+    if unit is None:
+        part = state.ref.part if state.ref else None
+        revision = part.revision if part else None
+        attrs.update(
+            part_number=part.number if part else None,
+            part_name=part.name if part else None,
+            revision=revision.number if revision else None,
+        )
+        return attrs
+    run = unit.created_during
+    attrs.update(
+        unit_id=unit.id,
+        part_number=unit.part.number,
+        part_name=unit.part.name,
+        revision=unit.part.revision.number,
+        batch=unit.batch.number if unit.batch else None,
+        sample=unit.sample,
+        created_at=unit.created_at.isoformat(),
+        parent_serial=unit.parent.serial_number if unit.parent else None,
+        children_serials=[child.serial_number for child in unit.children],
+        created_by_user=unit.created_by_user.name if unit.created_by_user else None,
+        created_by_station=unit.created_by_station.name if unit.created_by_station else None,
+        run_id=run.id if run else None,
+        run_outcome=run.outcome if run else None,
+        run_procedure=run.procedure.name if run else None,
+        run_started_at=run.started_at.isoformat() if run else None,
+        run_ended_at=run.ended_at.isoformat() if run and run.ended_at else None,
+        run_duration_s=run.duration.total_seconds() if run else None,
+        metadata=dict(unit.metadata),
+    )
+    return attrs
+
+
+def _declared_links(state: UnitState) -> list[tuple[str, str]]:
+    unit = state.unit
+    if unit is None:
+        return []
+    links = [(state.serial, child.serial_number) for child in unit.children]
+    if unit.parent is not None:
+        links.append((unit.parent.serial_number, state.serial))
+    return links
+
+
+def _add_link(graph: nx.DiGraph, parent: str, child: str, *, declared_by_parent: bool) -> None:
+    """One edge per parent-child pair, recording which side(s) of the link declared it."""
+    side = "parent" if declared_by_parent else "child"
+    if graph.has_edge(parent, child):
+        declared = graph.edges[parent, child]["declared_by"]
+        if side not in declared:
+            graph.edges[parent, child]["declared_by"] = sorted([*declared, side])
+    else:
+        graph.add_edge(parent, child, declared_by=[side])
+
+
+def roots(graph: nx.DiGraph) -> list[str]:
+    """Top-level assemblies: units with no parent but themselves."""
+    return sorted(
+        node for node in graph if all(parent == node for parent in graph.predecessors(node))
+    )
+
+
+def outcome_class(attrs: dict[str, Any]) -> str:
+    """The colour class of a node: its run's outcome, `unknown`, or `not_fetched`."""
+    if attrs.get("status") != Status.OK:
+        return NOT_FETCHED
+    outcome = attrs.get("run_outcome")
+    return outcome.lower() if outcome in OUTCOMES else UNKNOWN

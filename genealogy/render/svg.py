@@ -1,0 +1,24 @@
+"""SVG (and PNG, PDF) drawn by the Graphviz `dot` program from the DOT export."""
+
+from __future__ import annotations
+
+import graphviz
+import networkx as nx
+
+from genealogy.errors import OutputError
+from genealogy.render import dot
+
+
+def render(graph: nx.DiGraph, fmt: str = "svg") -> str | bytes:
+    try:
+        data: bytes = dot.build(graph).pipe(format=fmt)
+    except graphviz.ExecutableNotFound as exc:
+        raise OutputError(
+            "Graphviz is not installed, so no SVG/PNG/PDF can be drawn: install it "
+            "(Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz), "
+            "or export --format dot or json."
+        ) from exc
+    except graphviz.CalledProcessError as exc:
+        stderr = exc.stderr.decode(errors="replace") if exc.stderr else ""
+        raise OutputError(f"Graphviz failed to draw the graph: {stderr.strip()}") from exc
+    return data.decode("utf-8") if fmt == "svg" else data

@@ -1,0 +1,96 @@
+"""Wires a source stack (HTTP, cache, or both), the crawler and the progress line together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from genealogy.crawler import Crawler, CrawlResult, Direction, Limits
+from genealogy.sources import Counters, UnitSource
+from genealogy.sources.cache import CachedSource, UnitCache
+from genealogy.sources.http import DEFAULT_BASE_URL, HttpSettings, HttpSource
+
+
+@dataclass(frozen=True)
+class CrawlOptions:
+    base_url: str = DEFAULT_BASE_URL
+    api_key: str | None = field(default=None, repr=False)
+    direction: Direction = Direction.BOTH
+    limits: Limits = field(default_factory=Limits)
+    concurrency: int = 16
+    retries: int = 4
+    timeout: float = 30.0
+    rate: float | None = None
+    backoff: float = 0.5
+    cache_path: Path | None = None  # None: no cache
+    max_age: float | None = 3600.0
+    refresh: bool = False
+    offline: bool = False
+
+
+@contextlib.asynccontextmanager
+async def open_source(options: CrawlOptions, counters: Counters) -> AsyncIterator[UnitSource]:
+    """The source stack the options ask for: HTTP, cache in front of HTTP, or cache alone."""
+    async with contextlib.AsyncExitStack() as stack:
+        http: HttpSource | None = None
+        if not options.offline:
+            settings = HttpSettings(
+                base_url=options.base_url,
+                timeout=options.timeout,
+                retries=options.retries,
+                rate=options.rate,
+                concurrency=options.concurrency,
+                backoff=options.backoff,
+            )
+            http = await stack.enter_async_context(
+                HttpSource(options.api_key, settings, counters)
+            )
+        if options.cache_path is None:
+            assert http is not None, "offline needs a cache"
+            yield http
+            return
+        cache = stack.enter_context(UnitCache(options.cache_path))
+        yield CachedSource(
+            cache,
+            options.base_url,
+            http,
+            max_age=options.max_age,
+            refresh=options.refresh,
+            counters=counters,
+        )
+
+
+def run_crawl(
+    start: str,
+    options: CrawlOptions,
+    on_progress: Callable[[], None] | None = None,
+    counters: Counters | None = None,
+) -> CrawlResult:
+    """Crawl synchronously. Ctrl-C ends the crawl early; the result then has `interrupted` set."""
+    counters = counters or Counters()
+    crawlers: list[Crawler] = []
+
+    async def main() -> CrawlResult:
+        async with open_source(options, counters) as source:
+            crawler = Crawler(
+                source,
+                direction=options.direction,
+                limits=options.limits,
+                concurrency=options.concurrency,
+                counters=counters,
+                on_progress=on_progress,
+            )
+            crawlers.append(crawler)
+            return await crawler.crawl(start)
+
+    try:
+        return asyncio.run(main())
+    except KeyboardInterrupt:
+        result = crawlers[0].result if crawlers else None
+        if result is None:
+            raise
+        result.interrupted = True
+        return result

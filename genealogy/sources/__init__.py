@@ -1,0 +1,47 @@
+"""Where unit records come from: the HTTP API, the on-disk cache, or both stacked.
+
+Every source answers `get(serial)` with a `FetchOutcome`; the crawler needs nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from genealogy.models import Unit
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    unit: Unit
+    cached: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NotFound:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    reason: str
+
+
+FetchOutcome = Fetched | NotFound | Failed
+
+
+@dataclass(slots=True)
+class Counters:
+    """Live counts shared by the sources, the crawler and the progress line."""
+
+    requests: int = 0
+    retries: int = 0
+    cache_hits: int = 0
+    done: int = 0  # serials whose lookup has finished, whatever its outcome
+    discovered: int = 0
+
+
+class UnitSource(Protocol):
+    """Anything that can look a unit up by serial number."""
+
+    async def get(self, serial: str) -> FetchOutcome: ...

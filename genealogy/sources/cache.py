@@ -1,0 +1,139 @@
+"""An on-disk SQLite cache of unit records, so a re-crawl costs no requests.
+
+Rows are keyed by base URL and serial number and hold the validated record (or the fact that
+the unit was not found) with the time it was fetched. Nothing about the request, in
+particular the API key, is ever stored. The file is readable by its owner only.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import platformdirs
+import pydantic
+
+from genealogy.models import Unit
+from genealogy.sources import Counters, Failed, Fetched, FetchOutcome, NotFound, UnitSource
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS units (
+    base_url   TEXT NOT NULL,
+    serial     TEXT NOT NULL,
+    status     TEXT NOT NULL CHECK (status IN ('ok', 'not_found')),
+    record     TEXT,
+    reason     TEXT,
+    fetched_at REAL NOT NULL,
+    PRIMARY KEY (base_url, serial)
+)
+"""
+COMMIT_EVERY = 200
+
+
+def default_cache_path() -> Path:
+    """The platform's place for user cache files (`~/.cache/genealogy/` on Linux)."""
+    return platformdirs.user_cache_path("genealogy") / "units.sqlite3"
+
+
+class UnitCache:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.close(fd)
+        os.chmod(path, 0o600)  # also tightens a file created by an older version
+        self._db = sqlite3.connect(path)
+        self._db.execute(SCHEMA)
+        self._pending = 0
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.commit()
+        self._db.close()
+
+    def lookup(self, base_url: str, serial: str, max_age: float | None) -> FetchOutcome | None:
+        """The cached answer, if there is one younger than `max_age` seconds (any age if None)."""
+        row = self._db.execute(
+            "SELECT status, record, reason, fetched_at FROM units WHERE base_url=? AND serial=?",
+            (_normalise(base_url), serial),
+        ).fetchone()
+        if row is None:
+            return None
+        status, record, reason, fetched_at = row
+        if max_age is not None and time.time() - fetched_at > max_age:
+            return None
+        if status == "not_found":
+            return NotFound(reason or "not found")
+        try:
+            return Fetched(Unit.model_validate_json(record), cached=True)
+        except pydantic.ValidationError:
+            return None  # written by an incompatible version: fetch it again
+
+    def store(self, base_url: str, serial: str, outcome: Fetched | NotFound) -> None:
+        if isinstance(outcome, Fetched):
+            values = ("ok", outcome.unit.model_dump_json(), None)
+        else:
+            values = ("not_found", None, outcome.reason)
+        self._db.execute(
+            "INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?)",
+            (_normalise(base_url), serial, *values, time.time()),
+        )
+        self._pending += 1
+        if self._pending >= COMMIT_EVERY:
+            self._db.commit()
+            self._pending = 0
+
+
+def _normalise(base_url: str) -> str:
+    return base_url.rstrip("/")
+
+
+class CachedSource:
+    """Answers from the cache when it can, otherwise asks `inner` and remembers the answer.
+
+    With no `inner` source (offline), a unit missing from the cache is a failure, whatever its age.
+    """
+
+    def __init__(
+        self,
+        cache: UnitCache,
+        base_url: str,
+        inner: UnitSource | None,
+        *,
+        max_age: float | None = None,
+        refresh: bool = False,
+        counters: Counters | None = None,
+    ) -> None:
+        self.cache = cache
+        self.base_url = base_url
+        self.inner = inner
+        self.max_age = max_age if inner is not None else None
+        self.refresh = refresh and inner is not None
+        self.counters = counters or Counters()
+
+    async def get(self, serial: str) -> FetchOutcome:
+        if not self.refresh:
+            cached = self.cache.lookup(self.base_url, serial, self.max_age)
+            if cached is not None:
+                self.counters.cache_hits += 1
+                return cached
+        if self.inner is None:
+            return Failed("not in the cache (offline): crawl once without --offline to fetch it")
+        outcome = await self.inner.get(serial)
+        if isinstance(outcome, Fetched | NotFound):
+            self.cache.store(self.base_url, serial, outcome)
+        return outcome

@@ -1,0 +1,265 @@
+"""The TofuPilot API as a unit source: one pooled `httpx.AsyncClient`, retries, pacing, limits."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import time
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
+from urllib.parse import quote
+
+import httpx
+import pydantic
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from genealogy import __version__
+from genealogy.errors import KEY_HINT, Forbidden, KeyRejected, MissingApiKey
+from genealogy.models import ApiError, Unit
+from genealogy.sources import Counters, Failed, Fetched, FetchOutcome, NotFound
+from genealogy.sources.ratelimit import RateLimiter
+
+DEFAULT_BASE_URL = "https://www.tofupilot.app/api"
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+MAX_RETRY_AFTER = 60.0
+"""A server asking for a longer pause gets this much; the attempt budget still bounds the wait."""
+MAX_BODY_BYTES = 8 * 1024 * 1024
+REASON_LIMIT = 300
+
+
+def unit_url(base_url: str, serial: str) -> str:
+    """The unit's URL, with the serial number percent-encoded as exactly one path segment."""
+    segment = quote(serial, safe="")
+    if segment.strip(".") == "":  # "." and ".." would be removed as dot-segments
+        segment = segment.replace(".", "%2E")
+    return f"{base_url.rstrip('/')}/v2/units/{segment}"
+
+
+class _Retryable(Exception):
+    """A failure worth another attempt: throttling, a server error, a timeout, a network error."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    base_url: str = DEFAULT_BASE_URL
+    timeout: float = 30.0
+    retries: int = 4
+    rate: float | None = None
+    concurrency: int = 16
+    backoff: float = 0.5
+    """First backoff in seconds; it doubles with each attempt, plus up to one `backoff` of jitter."""
+
+
+class HttpSource:
+    """Fetches units from the API. Use as an async context manager around a crawl."""
+
+    def __init__(
+        self,
+        api_key: str | None,
+        settings: HttpSettings | None = None,
+        counters: Counters | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if not api_key:
+            raise MissingApiKey(f"No TofuPilot API key: {KEY_HINT}.")
+        self._api_key = api_key
+        self.settings = settings or HttpSettings()
+        self.counters = counters or Counters()
+        self._limiter = RateLimiter(self.settings.rate)
+        backoff = self.settings.backoff
+        self._backoff = wait_exponential_jitter(initial=backoff, jitter=backoff, max=30)
+        self._client = httpx.AsyncClient(
+            headers={
+                "Authorization": f"Bearer {api_key}",
+                "Accept": "application/json",
+                "User-Agent": f"genealogy/{__version__}",
+            },
+            timeout=httpx.Timeout(self.settings.timeout),
+            limits=httpx.Limits(
+                max_connections=self.settings.concurrency,
+                max_keepalive_connections=self.settings.concurrency,
+            ),
+            follow_redirects=False,
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def __repr__(self) -> str:  # never show the key, even in a debugger or traceback
+        return f"HttpSource(base_url={self.settings.base_url!r})"
+
+    async def get(self, serial: str) -> FetchOutcome:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.settings.retries + 1),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Retryable),
+            before_sleep=self._count_retry,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._attempt(serial)
+        except _Retryable as exc:
+            attempts = self.settings.retries + 1
+            return Failed(f"{exc.reason} (gave up after {attempts} attempts)")
+        raise AssertionError("unreachable: tenacity either returns or reraises")
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _Retryable) and exc.retry_after is not None:
+            return min(exc.retry_after, MAX_RETRY_AFTER)
+        return float(self._backoff(state))
+
+    def _count_retry(self, state: RetryCallState) -> None:
+        self.counters.retries += 1
+
+    async def _attempt(self, serial: str) -> FetchOutcome:
+        await self._limiter.wait()
+        self.counters.requests += 1
+        url = unit_url(self.settings.base_url, serial)
+        try:
+            async with asyncio.timeout(self.settings.timeout):
+                async with self._client.stream("GET", url) as response:
+                    body = await _read_limited(response)
+        except TimeoutError as exc:
+            raise _Retryable(f"no answer within {self.settings.timeout:g} s") from exc
+        except httpx.TransportError as exc:
+            raise _Retryable(self._redact(f"network error: {exc!r}")) from exc
+        except _BodyTooLarge:
+            return Failed(f"response larger than {MAX_BODY_BYTES // 1024 // 1024} MiB")
+        return self._interpret(serial, response, body)
+
+    def _interpret(self, serial: str, response: httpx.Response, body: bytes) -> FetchOutcome:
+        status = response.status_code
+        if status == 200:
+            return self._parse_unit(response, body)
+        detail = self._error_detail(response, body)
+        if status == 401:
+            raise KeyRejected(
+                f"The API rejected the API key (401{detail}) while fetching {serial!r}: "
+                f"check the key, then {KEY_HINT}."
+            )
+        if status == 403:
+            raise Forbidden(
+                f"The API key may not read units (403{detail}) while fetching {serial!r}: "
+                f"use a user or station key with access, via TOFUPILOT_API_KEY or --api-key."
+            )
+        if status == 404:
+            return NotFound(f"not found (404{detail})")
+        if status in RETRY_STATUSES:
+            retry_after = _parse_retry_after(response.headers.get("Retry-After"))
+            if status == 429 and retry_after is not None:
+                self._limiter.pause(min(retry_after, MAX_RETRY_AFTER))
+            raise _Retryable(f"HTTP {status}{detail}", retry_after)
+        if 300 <= status < 400:
+            target = self._redact(response.headers.get("Location", "nowhere"))
+            return Failed(
+                f"HTTP {status} redirect to {_clip(target)!s}: not followed, so the API key "
+                "is only ever sent to the configured base URL"
+            )
+        return Failed(f"HTTP {status}{detail}")
+
+    def _parse_unit(self, response: httpx.Response, body: bytes) -> FetchOutcome:
+        if not body.strip():
+            return Failed("answered 200 with an empty body")
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            kind = response.headers.get("Content-Type", "unknown type").split(";")[0]
+            return Failed(f"answered 200 with a body that is not JSON ({_clip(kind)})")
+        try:
+            unit = Unit.model_validate(data)
+        except pydantic.ValidationError as exc:
+            try:
+                error = ApiError.model_validate(data)
+            except pydantic.ValidationError:
+                return Failed(self._redact(f"answered 200 but not a unit: {_summarise(exc)}"))
+            return Failed(
+                self._redact(f"answered 200 with an error body: {error.code}: {error.message}")
+            )
+        return Fetched(unit)
+
+    def _error_detail(self, response: httpx.Response, body: bytes) -> str:
+        """`: CODE: message` from a documented error body, or the content type of anything else."""
+        try:
+            error = ApiError.model_validate_json(body)
+        except (pydantic.ValidationError, ValueError):
+            kind = response.headers.get("Content-Type", "").split(";")[0]
+            return f", {_clip(kind)} body" if body.strip() and kind else ""
+        return self._redact(f": {error.code}: {_clip(error.message)}")
+
+    def _redact(self, text: str) -> str:
+        """A server may echo request headers back: the key never leaves through our messages."""
+        return text.replace(self._api_key, "***")
+
+
+async def _read_limited(response: httpx.Response) -> bytes:
+    declared = response.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    """`Retry-After` as seconds: either a number or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _summarise(exc: pydantic.ValidationError) -> str:
+    problems = [
+        f"{'.'.join(str(p) for p in error['loc']) or 'body'}: {error['msg']}"
+        for error in exc.errors()[:3]
+    ]
+    more = exc.error_count() - len(problems)
+    return _clip("; ".join(problems) + (f" (+{more} more)" if more > 0 else ""))
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= REASON_LIMIT else text[: REASON_LIMIT - 1] + "…"

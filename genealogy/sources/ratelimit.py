@@ -1,0 +1,29 @@
+"""A client-side request pacer shared by all concurrent requests of one crawl."""
+
+from __future__ import annotations
+
+import asyncio
+
+
+class RateLimiter:
+    """Spaces requests at most `rate` per second, and holds everyone back after a 429.
+
+    Slots are handed out in call order, so waiting tasks never starve one another.
+    """
+
+    def __init__(self, rate: float | None = None) -> None:
+        self._interval = 1.0 / rate if rate else 0.0
+        self._next_slot = 0.0
+        self._paused_until = 0.0
+
+    async def wait(self) -> None:
+        now = asyncio.get_running_loop().time()
+        slot = max(now, self._next_slot, self._paused_until)
+        self._next_slot = slot + self._interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+    def pause(self, seconds: float) -> None:
+        """Make every request wait `seconds` from now (the server asked us to back off)."""
+        until = asyncio.get_running_loop().time() + seconds
+        self._paused_until = max(self._paused_until, until)
