@@ -36,12 +36,14 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-class DurationType(click.ParamType):
+class DurationType(click.ParamType):  # type: ignore[type-arg]
     """`90`, `90s`, `15m`, `2h` or `7d`, in seconds."""
 
     name = "duration"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
         if isinstance(value, int | float):
             return float(value)
         match = _DURATION.match(str(value))
@@ -54,37 +56,94 @@ def crawl_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options every crawling command shares: connection, crawl shape, cache, verbosity."""
     options = [
         click.argument("serial"),
-        click.option("--base-url", envvar="TOFUPILOT_URL", default=DEFAULT_BASE_URL,
-                     show_default=True, show_envvar=True, help="TofuPilot API base URL."),
-        click.option("--api-key", envvar="TOFUPILOT_API_KEY", show_envvar=True,
-                     help="TofuPilot API key (prefer the environment variable: "
-                          "command lines are visible to other users)."),
-        click.option("--up", "direction", flag_value=Direction.UP,
-                     help="Only the ancestors: the assemblies that contain SERIAL."),
-        click.option("--down", "direction", flag_value=Direction.DOWN,
-                     help="Only the descendants: what SERIAL is made of."),
-        click.option("--max-depth", type=click.IntRange(min=0),
-                     help="Do not fetch units more than N links away from SERIAL."),
-        click.option("--max-units", type=click.IntRange(min=1),
-                     help="Fetch at most N units; the rest are kept as unexplored."),
-        click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True,
-                     help="Requests in flight at once."),
-        click.option("--retries", type=click.IntRange(0, 20), default=4, show_default=True,
-                     help="Retries per unit after 429, 5xx, timeouts and network errors."),
-        click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0,
-                     show_default=True, help="Seconds one request may take."),
-        click.option("--rate", type=click.FloatRange(min=0.01),
-                     help="At most N requests per second (stay under your account's quota)."),
-        click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=Path),
-                     help=f"SQLite cache file  [default: {default_cache_path()}]"),
+        click.option(
+            "--base-url",
+            envvar="TOFUPILOT_URL",
+            default=DEFAULT_BASE_URL,
+            show_default=True,
+            show_envvar=True,
+            help="TofuPilot API base URL.",
+        ),
+        click.option(
+            "--api-key",
+            envvar="TOFUPILOT_API_KEY",
+            show_envvar=True,
+            help="TofuPilot API key (prefer the environment variable: "
+            "command lines are visible to other users).",
+        ),
+        click.option(
+            "--up",
+            "direction",
+            flag_value=Direction.UP,
+            help="Only the ancestors: the assemblies that contain SERIAL.",
+        ),
+        click.option(
+            "--down",
+            "direction",
+            flag_value=Direction.DOWN,
+            help="Only the descendants: what SERIAL is made of.",
+        ),
+        click.option(
+            "--max-depth",
+            type=click.IntRange(min=0),
+            help="Do not fetch units more than N links away from SERIAL.",
+        ),
+        click.option(
+            "--max-units",
+            type=click.IntRange(min=1),
+            help="Fetch at most N units; the rest are kept as unexplored.",
+        ),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(1, 256),
+            default=16,
+            show_default=True,
+            help="Requests in flight at once.",
+        ),
+        click.option(
+            "--retries",
+            type=click.IntRange(0, 20),
+            default=4,
+            show_default=True,
+            help="Retries per unit after 429, 5xx, timeouts and network errors.",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0.1),
+            default=30.0,
+            show_default=True,
+            help="Seconds one request may take.",
+        ),
+        click.option(
+            "--rate",
+            type=click.FloatRange(min=0.01),
+            help="At most N requests per second (stay under your account's quota).",
+        ),
+        click.option(
+            "--cache",
+            "cache_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help=f"SQLite cache file  [default: {default_cache_path()}]",
+        ),
         click.option("--no-cache", is_flag=True, help="Neither read nor write the cache."),
-        click.option("--max-age", type=DurationType(), default="1h", show_default=True,
-                     help="Use cached units younger than this (90s, 15m, 2h, 7d)."),
+        click.option(
+            "--max-age",
+            type=DurationType(),
+            default="1h",
+            show_default=True,
+            help="Use cached units younger than this (90s, 15m, 2h, 7d).",
+        ),
         click.option("--refresh", is_flag=True, help="Fetch every unit again; update the cache."),
-        click.option("--offline", is_flag=True,
-                     help="Use the cache alone, whatever its age; make no request."),
-        click.option("--strict", is_flag=True,
-                     help="Count units that were not found as failures (exit code 3)."),
+        click.option(
+            "--offline",
+            is_flag=True,
+            help="Use the cache alone, whatever its age; make no request.",
+        ),
+        click.option(
+            "--strict",
+            is_flag=True,
+            help="Count units that were not found as failures (exit code 3).",
+        ),
         click.option("-q", "--quiet", is_flag=True, help="No progress line and no summary."),
         click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv: debug)."),
     ]
@@ -178,10 +237,20 @@ def main() -> None:
 
 @main.command("export")
 @crawl_options
-@click.option("-o", "--output", default="-", show_default=True,
-              help="Output file; the extension picks the format. '-' is stdout.")
-@click.option("-f", "--format", "fmt", type=click.Choice(sorted(render.FORMATS)),
-              help="Output format  [default: from the file extension, else json]")
+@click.option(
+    "-o",
+    "--output",
+    default="-",
+    show_default=True,
+    help="Output file; the extension picks the format. '-' is stdout.",
+)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(render.FORMATS)),
+    help="Output format  [default: from the file extension, else json]",
+)
 @reports_errors
 def export_command(output: str, fmt: str | None, **params: Any) -> None:
     """Crawl the assembly around SERIAL and write it as DOT, SVG, PNG, PDF or JSON."""
@@ -203,8 +272,9 @@ def _unknown_extension(output: str) -> str:
     )
 
 
-def _finish(result: CrawlResult, graph: nx.DiGraph, params: dict[str, Any],
-            wrote: str | None) -> None:
+def _finish(
+    result: CrawlResult, graph: nx.DiGraph, params: dict[str, Any], wrote: str | None
+) -> None:
     if not params["quiet"]:
         click.echo(crawl_summary(result, params["strict"]), err=True)
         if wrote:
@@ -213,8 +283,14 @@ def _finish(result: CrawlResult, graph: nx.DiGraph, params: dict[str, Any],
 
 
 @main.command()
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default="demo-output", show_default=True, help="Folder for the exports.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="demo-output",
+    show_default=True,
+    help="Folder for the exports.",
+)
 @click.option("--start", default=None, help="Serial number to start from  [default: a failed cell]")
 def demo(out_dir: Path, start: str | None) -> None:
     """Run the whole job on bundled demo data, against a local TofuPilot-compatible server."""
@@ -243,26 +319,40 @@ def demo(out_dir: Path, start: str | None) -> None:
 
 
 @main.command()
-@click.option("--data", type=click.Path(exists=True, dir_okay=False),
-              help="JSON file of unit records  [default: the demo factory]")
+@click.option(
+    "--data",
+    type=click.Path(exists=True, dir_okay=False),
+    help="JSON file of unit records  [default: the demo factory]",
+)
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
-@click.option("--api-key", envvar="TOFUPILOT_API_KEY", default="demo-key", show_default=True,
-              help="The key clients must send.")
-@click.option("--latency", type=click.FloatRange(min=0), default=0.0,
-              help="Seconds added to every answer.")
-@click.option("--rate-limit", type=click.FloatRange(min=1),
-              help="Answer 429 above N requests per second.")
-def serve(data: str | None, port: int, api_key: str, latency: float,
-          rate_limit: float | None) -> None:
+@click.option(
+    "--api-key",
+    envvar="TOFUPILOT_API_KEY",
+    default="demo-key",
+    show_default=True,
+    help="The key clients must send.",
+)
+@click.option(
+    "--latency", type=click.FloatRange(min=0), default=0.0, help="Seconds added to every answer."
+)
+@click.option(
+    "--rate-limit", type=click.FloatRange(min=1), help="Answer 429 above N requests per second."
+)
+def serve(
+    data: str | None, port: int, api_key: str, latency: float, rate_limit: float | None
+) -> None:
     """Serve unit records on 127.0.0.1 as a TofuPilot-compatible API, until Ctrl-C."""
     from genealogy.datasets import factory
     from genealogy.localserver import LocalTofuPilot, load_units
 
     units = load_units(data) if data else factory()
-    server = LocalTofuPilot(units, api_key=api_key, latency=latency, rate_limit=rate_limit,
-                            port=port)
+    server = LocalTofuPilot(
+        units, api_key=api_key, latency=latency, rate_limit=rate_limit, port=port
+    )
     click.echo(f"Serving {len(units)} units on {server.url} (Ctrl-C to stop)")
-    click.echo(f"Try: TOFUPILOT_URL={server.url} genealogy export <SERIAL> --api-key <KEY> -o tree.svg")
+    click.echo(
+        f"Try: TOFUPILOT_URL={server.url} genealogy export <SERIAL> --api-key <KEY> -o tree.svg"
+    )
     server.start()
     try:
         while True:

@@ -58,8 +58,10 @@ def _ref(spec: Spec) -> dict[str, Any]:
             "id": _ident("part", spec.part_number),
             "number": spec.part_number,
             "name": spec.part_name,
-            "revision": {"id": _ident("rev", spec.part_number + spec.revision),
-                         "number": spec.revision},
+            "revision": {
+                "id": _ident("rev", spec.part_number + spec.revision),
+                "number": spec.revision,
+            },
         },
     }
 
@@ -88,7 +90,9 @@ def _record(spec: Spec, specs: dict[str, Spec]) -> dict[str, Any]:
         "created_by_station": (
             {"id": _ident("station", spec.station), "name": spec.station} if spec.station else None
         ),
-        "created_by_user": {"id": _ident("user", spec.user), "name": spec.user} if spec.user else None,
+        "created_by_user": {"id": _ident("user", spec.user), "name": spec.user}
+        if spec.user
+        else None,
         "attachments": [],
         "metadata": spec.metadata,
     }
@@ -111,43 +115,139 @@ def factory() -> list[dict[str, Any]]:
         specs[spec.serial] = spec
         return spec.serial
 
-    rack = add(Spec("ESS-R48-0007", "ESS-R48", "48 V Storage Rack", "B", t0 + timedelta(days=3),
-                    procedure="Rack end-of-line test", minutes=42, station="EOL Station 2",
-                    user="Maria Keller", metadata={"customer": "Nordwind Energie", "capacity_kwh": 14.3}))
+    rack = add(
+        Spec(
+            "ESS-R48-0007",
+            "ESS-R48",
+            "48 V Storage Rack",
+            "B",
+            t0 + timedelta(days=3),
+            procedure="Rack end-of-line test",
+            minutes=42,
+            station="EOL Station 2",
+            user="Maria Keller",
+            metadata={"customer": "Nordwind Energie", "capacity_kwh": 14.3},
+        )
+    )
 
-    bms = add(Spec("BMS-R48-0031", "BMS-ASSY", "Rack BMS Assembly", "C", t0 + timedelta(days=2, hours=4),
-                   procedure="BMS assembly test", minutes=18, station="BMS Line 1", user="Jonas Weber"))
-    bms_pcb = add(Spec("PCB-BMS-2207", "PCB-BMS-MAIN", "BMS Main Board", "D", t0 + timedelta(days=1, hours=2),
-                       procedure="ICT + flash", minutes=6, station="ICT Station 3", batch="PCBA-2026-W09"))
+    bms = add(
+        Spec(
+            "BMS-R48-0031",
+            "BMS-ASSY",
+            "Rack BMS Assembly",
+            "C",
+            t0 + timedelta(days=2, hours=4),
+            procedure="BMS assembly test",
+            minutes=18,
+            station="BMS Line 1",
+            user="Jonas Weber",
+        )
+    )
+    bms_pcb = add(
+        Spec(
+            "PCB-BMS-2207",
+            "PCB-BMS-MAIN",
+            "BMS Main Board",
+            "D",
+            t0 + timedelta(days=1, hours=2),
+            procedure="ICT + flash",
+            minutes=6,
+            station="ICT Station 3",
+            batch="PCBA-2026-W09",
+        )
+    )
     # Reworked: the comms board was replaced after the main board's test had ended.
-    comms = add(Spec("PCB-COM-0577", "PCB-CAN-ISO", "Isolated CAN Daughterboard", "A",
-                     t0 + timedelta(days=2, hours=9), procedure="ICT + flash", minutes=3,
-                     station="ICT Station 3", batch="PCBA-2026-W10"))
-    contactor = add(Spec("PCB-CTR-1180", "PCB-CONTACTOR", "Contactor Driver Board", "B",
-                         t0 + timedelta(days=1, hours=3), outcome="ERROR", procedure="ICT + flash",
-                         minutes=4, station="ICT Station 3", batch="PCBA-2026-W09"))
+    comms = add(
+        Spec(
+            "PCB-COM-0577",
+            "PCB-CAN-ISO",
+            "Isolated CAN Daughterboard",
+            "A",
+            t0 + timedelta(days=2, hours=9),
+            procedure="ICT + flash",
+            minutes=3,
+            station="ICT Station 3",
+            batch="PCBA-2026-W10",
+        )
+    )
+    contactor = add(
+        Spec(
+            "PCB-CTR-1180",
+            "PCB-CONTACTOR",
+            "Contactor Driver Board",
+            "B",
+            t0 + timedelta(days=1, hours=3),
+            outcome="ERROR",
+            procedure="ICT + flash",
+            minutes=4,
+            station="ICT Station 3",
+            batch="PCBA-2026-W09",
+        )
+    )
     _link(specs, rack, bms)
     _link(specs, bms, bms_pcb)
     _link(specs, bms_pcb, comms)
     _link(specs, bms, contactor)
 
-    pdu = add(Spec("PDU-R48-0019", "PDU-80A", "Power Distribution Unit", "A", t0 + timedelta(days=2),
-                   procedure="Hipot + continuity", minutes=9, station="PDU Bench", user="Jonas Weber"))
-    busbar = add(Spec("PCB-SHT-0444", "PCB-SHUNT", "Current Shunt Board", "A", t0 + timedelta(days=1),
-                      procedure="Calibration", minutes=7, station="Cal Bench 1", batch="PCBA-2026-W09"))
+    pdu = add(
+        Spec(
+            "PDU-R48-0019",
+            "PDU-80A",
+            "Power Distribution Unit",
+            "A",
+            t0 + timedelta(days=2),
+            procedure="Hipot + continuity",
+            minutes=9,
+            station="PDU Bench",
+            user="Jonas Weber",
+        )
+    )
+    busbar = add(
+        Spec(
+            "PCB-SHT-0444",
+            "PCB-SHUNT",
+            "Current Shunt Board",
+            "A",
+            t0 + timedelta(days=1),
+            procedure="Calibration",
+            minutes=7,
+            station="Cal Bench 1",
+            batch="PCBA-2026-W09",
+        )
+    )
     _link(specs, rack, pdu)
     _link(specs, pdu, busbar)
 
     cell_index = 100
     for module_no in range(1, 5):
         module_time = t0 + timedelta(days=1, hours=6 + module_no)
-        module = add(Spec(f"MOD-16S-{module_no + 310:04d}", "MOD-16S", "16S Battery Module", "C",
-                          module_time, procedure="Module EOL test", minutes=25,
-                          station="Module Line 1", user="Aylin Demir"))
+        module = add(
+            Spec(
+                f"MOD-16S-{module_no + 310:04d}",
+                "MOD-16S",
+                "16S Battery Module",
+                "C",
+                module_time,
+                procedure="Module EOL test",
+                minutes=25,
+                station="Module Line 1",
+                user="Aylin Demir",
+            )
+        )
         _link(specs, rack, module)
-        mcb = add(Spec(f"PCB-MCB-{module_no + 880:04d}", "PCB-MCB", "Module Controller Board", "E",
-                       module_time - timedelta(hours=20), procedure="ICT + flash", minutes=5,
-                       station="ICT Station 3", batch="PCBA-2026-W09"))
+        mcb = add(
+            Spec(
+                f"PCB-MCB-{module_no + 880:04d}",
+                "PCB-MCB",
+                "Module Controller Board",
+                "E",
+                module_time - timedelta(hours=20),
+                procedure="ICT + flash",
+                minutes=5,
+                station="ICT Station 3",
+                batch="PCBA-2026-W09",
+            )
+        )
         _link(specs, module, mcb)
         for _ in range(16):
             cell_index += 1
@@ -164,12 +264,24 @@ def factory() -> list[dict[str, Any]]:
                 outcome = "ABORTED"
             elif cell_index == 125:
                 outcome = None  # legacy cell imported without a test run
-            cell = add(Spec(serial, "CELL-21700", "21700 Li-ion Cell 5 Ah", revision,
-                            module_time - timedelta(days=1, minutes=rng.randint(30, 600)),
-                            outcome=outcome, procedure="Cell grading (OCV/IR)", minutes=2,
-                            station="Cell Grader 2", batch=f"CELL-LOT-{2603 + module_no % 2}",
-                            metadata={"ocv_v": round(3.6 + rng.random() * 0.05, 3),
-                                      "ir_mohm": round(14 + rng.random() * 3, 2)}))
+            cell = add(
+                Spec(
+                    serial,
+                    "CELL-21700",
+                    "21700 Li-ion Cell 5 Ah",
+                    revision,
+                    module_time - timedelta(days=1, minutes=rng.randint(30, 600)),
+                    outcome=outcome,
+                    procedure="Cell grading (OCV/IR)",
+                    minutes=2,
+                    station="Cell Grader 2",
+                    batch=f"CELL-LOT-{2603 + module_no % 2}",
+                    metadata={
+                        "ocv_v": round(3.6 + rng.random() * 0.05, 3),
+                        "ir_mohm": round(14 + rng.random() * 3, 2),
+                    },
+                )
+            )
             _link(specs, module, cell)
         if module_no == 2:
             ghost = Spec(MISSING_SERIAL, "CELL-21700", "21700 Li-ion Cell 5 Ah", "C", module_time)
@@ -192,8 +304,14 @@ def synthetic_tree(units: int, levels: int, *, prefix: str = "SN") -> list[dict[
         first, width = 0, 1
         while index >= first + width:
             first, width, level = first + width, width * fanout, level + 1
-        specs[serial] = Spec(serial, f"PART-L{level}", f"Level {level} assembly", "A",
-                             t0 - timedelta(hours=level), station="Line 1")
+        specs[serial] = Spec(
+            serial,
+            f"PART-L{level}",
+            f"Level {level} assembly",
+            "A",
+            t0 - timedelta(hours=level),
+            station="Line 1",
+        )
         if index:
             _link(specs, serials[(index - 1) // fanout], serial)
     return [_record(spec, specs) for spec in specs.values()]

@@ -177,7 +177,11 @@ def _error(
     status: int, message: str, headers: Mapping[str, str] | None = None
 ) -> tuple[int, dict[str, str], bytes]:
     body = {"code": ERROR_CODES.get(status, "ERROR"), "message": message, "issues": []}
-    return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(body).encode()
+    return (
+        status,
+        {"Content-Type": "application/json", **(headers or {})},
+        json.dumps(body).encode(),
+    )
 
 
 def _handler_for(server: LocalTofuPilot) -> type[BaseHTTPRequestHandler]:

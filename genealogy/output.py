@@ -35,7 +35,9 @@ def write(content: str | bytes, path: str) -> None:
             Path(tmp).unlink(missing_ok=True)
             raise
     except OSError as exc:
-        raise OutputError(f"Cannot write {path}: {exc.strerror or exc}. Choose another -o path.") from exc
+        raise OutputError(
+            f"Cannot write {path}: {exc.strerror or exc}. Choose another -o path."
+        ) from exc
 
 
 def _umask() -> int:

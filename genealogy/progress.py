@@ -12,8 +12,9 @@ REFRESH_SECONDS = 0.1
 
 
 class Progress:
-    def __init__(self, counters: Counters, stream: TextIO | None = None,
-                 enabled: bool | None = None) -> None:
+    def __init__(
+        self, counters: Counters, stream: TextIO | None = None, enabled: bool | None = None
+    ) -> None:
         self.counters = counters
         self.stream = stream or sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled
@@ -26,8 +27,10 @@ class Progress:
             return
         self._last = now
         c = self.counters
-        line = (f"crawling: {c.done}/{c.discovered} units, {c.requests} requests, "
-                f"{c.retries} retries, {c.cache_hits} from cache")
+        line = (
+            f"crawling: {c.done}/{c.discovered} units, {c.requests} requests, "
+            f"{c.retries} retries, {c.cache_hits} from cache"
+        )
         self.stream.write(f"\r\x1b[2K{line}")
         self.stream.flush()
         self._shown = True

@@ -31,7 +31,9 @@ def crawl_summary(result: CrawlResult, strict: bool) -> str:
     problems = [s for s in result.units.values() if s.status is not Status.OK]
     for state in problems[:MAX_LISTED]:
         mark = "✗" if state in result.failed(strict) else "·"
-        lines.append(f"  {mark} {shown(state.serial)}: {shown(state.status)}: {shown(state.reason)}")
+        lines.append(
+            f"  {mark} {shown(state.serial)}: {shown(state.status)}: {shown(state.reason)}"
+        )
     if len(problems) > MAX_LISTED:
         lines.append(f"  ... and {len(problems) - MAX_LISTED} more (see the export's status field)")
     return "\n".join(lines)

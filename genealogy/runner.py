@@ -45,9 +45,7 @@ async def open_source(options: CrawlOptions, counters: Counters) -> AsyncIterato
                 concurrency=options.concurrency,
                 backoff=options.backoff,
             )
-            http = await stack.enter_async_context(
-                HttpSource(options.api_key, settings, counters)
-            )
+            http = await stack.enter_async_context(HttpSource(options.api_key, settings, counters))
         if options.cache_path is None:
             assert http is not None, "offline needs a cache"
             yield http

@@ -7,6 +7,7 @@ labels, escaped, so no serial or part name can end a string, add an attribute or
 from __future__ import annotations
 
 import html
+import itertools
 from typing import Any
 
 import graphviz
@@ -18,16 +19,25 @@ from genealogy.text import shown
 
 
 def render(graph: nx.DiGraph, fmt: str = "dot") -> str:
-    return build(graph).source
+    source: str = build(graph).source
+    return source
 
 
 def build(graph: nx.DiGraph) -> graphviz.Digraph:
     dot = graphviz.Digraph(
         "genealogy",
-        graph_attr={"rankdir": "LR", "fontname": "Helvetica", "label": _title(graph),
-                    "labelloc": "t"},
-        node_attr={"shape": "box", "style": "rounded,filled", "fontname": "Helvetica",
-                   "fontsize": "10"},
+        graph_attr={
+            "rankdir": "LR",
+            "fontname": "Helvetica",
+            "label": _title(graph),
+            "labelloc": "t",
+        },
+        node_attr={
+            "shape": "box",
+            "style": "rounded,filled",
+            "fontname": "Helvetica",
+            "fontsize": "10",
+        },
         edge_attr={"color": "#607d8b", "arrowsize": "0.7"},
     )
     ids = {serial: f"u{index}" for index, serial in enumerate(graph)}
@@ -88,7 +98,12 @@ def _add_legend(dot: graphviz.Digraph) -> None:
         for cls in CLASSES:
             look = LOOKS[cls]
             style = "rounded,dashed,filled" if cls == NOT_FETCHED else "rounded,filled"
-            legend.node(f"legend_{cls}", label=look.label, fillcolor=look.fill,
-                        color=look.border, style=style)
-        for left, right in zip(CLASSES, CLASSES[1:], strict=False):
+            legend.node(
+                f"legend_{cls}",
+                label=look.label,
+                fillcolor=look.fill,
+                color=look.border,
+                style=style,
+            )
+        for left, right in itertools.pairwise(CLASSES):
             legend.edge(f"legend_{left}", f"legend_{right}", style="invis")

@@ -84,6 +84,7 @@ class UnitCache:
             return None  # written by an incompatible version: fetch it again
 
     def store(self, base_url: str, serial: str, outcome: Fetched | NotFound) -> None:
+        values: tuple[str, str | None, str | None]
         if isinstance(outcome, Fetched):
             values = ("ok", outcome.unit.model_dump_json(), None)
         else:

@@ -64,7 +64,7 @@ class HttpSettings:
     rate: float | None = None
     concurrency: int = 16
     backoff: float = 0.5
-    """First backoff in seconds; it doubles with each attempt, plus up to one `backoff` of jitter."""
+    """First backoff (s); it doubles each attempt, plus up to one `backoff` of jitter."""
 
 
 class HttpSource:

@@ -1,0 +1,41 @@
+"""Shared fixtures: a real local TofuPilot-compatible server on 127.0.0.1, stopped per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from genealogy.datasets import factory
+from genealogy.localserver import LocalTofuPilot
+
+API_KEY = "test-key-5f0c2a9e"
+
+
+@pytest.fixture
+def demo_units() -> list[dict[str, Any]]:
+    return factory()
+
+
+@pytest.fixture
+def server(demo_units: list[dict[str, Any]]) -> Iterator[LocalTofuPilot]:
+    """The demo factory served over HTTP; tests may add `server.faults` or change units."""
+    with LocalTofuPilot(demo_units, api_key=API_KEY) as running:
+        yield running
+
+
+@pytest.fixture
+def make_server() -> Iterator[Any]:
+    """Start servers with custom records/options; all are stopped at the end of the test."""
+    started: list[LocalTofuPilot] = []
+
+    def start(units: list[dict[str, Any]], **kwargs: Any) -> LocalTofuPilot:
+        kwargs.setdefault("api_key", API_KEY)
+        running = LocalTofuPilot(units, **kwargs).start()
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()
