@@ -158,7 +158,7 @@ def _options_from(params: dict[str, Any]) -> CrawlOptions:
     return CrawlOptions(
         base_url=params["base_url"],
         api_key=params["api_key"],
-        direction=params["direction"] or Direction.BOTH,
+        direction=Direction(params["direction"] or Direction.BOTH),
         limits=Limits(params["max_depth"], params["max_units"]),
         concurrency=params["concurrency"],
         retries=params["retries"],

@@ -1,0 +1,250 @@
+"""The `genealogy` command as a user runs it, against the local server over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from genealogy.cli import main
+from genealogy.datasets import DEMO_START, MISSING_SERIAL
+from genealogy.errors import ExitCode
+from genealogy.localserver import Fault, LocalTofuPilot
+from genealogy.render.json import load
+from tests.conftest import API_KEY
+from tests.records import unit
+
+
+def svg_texts(svg: str) -> set[str]:
+    """Every text line Graphviz drew, entities decoded."""
+    return {
+        "".join(el.itertext()) for el in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")
+    }
+
+
+def run(server: LocalTofuPilot | str, *args: str, key: str | None = API_KEY, **env: str) -> Result:
+    url = server if isinstance(server, str) else server.url
+    environment = {"TOFUPILOT_URL": url, "TOFUPILOT_API_KEY": key, **env}
+    return CliRunner().invoke(main, list(args), env=environment, catch_exceptions=False)
+
+
+def test_exports_json_that_loads_back_into_the_crawled_graph(
+    server: LocalTofuPilot, tmp_path: Path
+) -> None:
+    out = tmp_path / "tree.json"
+    result = run(server, "export", DEMO_START, "-o", str(out), "--no-cache")
+    assert result.exit_code == ExitCode.OK, result.output
+    graph = load(out.read_text(encoding="utf-8"))
+    assert graph.number_of_nodes() == len(server.units) + 1  # + the referenced missing cell
+    assert graph.nodes[MISSING_SERIAL]["status"] == "not_found"
+    assert graph.nodes[DEMO_START]["start"] is True
+    assert graph.nodes[DEMO_START]["run_outcome"] == "FAIL"
+    assert graph.graph["roots"] == ["ESS-R48-0007"]
+    assert server.total_requests == graph.number_of_nodes()
+    assert f"wrote {out} (json)" in result.stderr
+
+
+def test_stdout_gets_only_the_export_and_the_summary_goes_to_stderr(server: LocalTofuPilot) -> None:
+    result = run(server, "export", DEMO_START, "-f", "json", "--no-cache")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert len(data["nodes"]) == 80
+    assert "80 units" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["tree.svg", "tree.dot", "tree.gv"])
+def test_format_follows_the_file_extension(
+    server: LocalTofuPilot, tmp_path: Path, name: str
+) -> None:
+    out = tmp_path / name
+    result = run(server, "export", DEMO_START, "-o", str(out), "--no-cache")
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    if name.endswith(".svg"):
+        assert set(server.units) | {MISSING_SERIAL} <= svg_texts(text)
+    else:
+        assert text.startswith("digraph genealogy {")
+        for serial in (*server.units, MISSING_SERIAL):
+            assert f"<B>{serial}</B>" in text
+
+
+def test_unknown_extension_is_a_usage_error_before_any_request(
+    server: LocalTofuPilot, tmp_path: Path
+) -> None:
+    result = run(server, "export", DEMO_START, "-o", str(tmp_path / "tree.xyz"))
+    assert result.exit_code == ExitCode.USAGE
+    assert "--format" in result.stderr
+    assert server.total_requests == 0
+
+
+def test_wrong_key_fails_after_one_request_with_a_clear_message(
+    server: LocalTofuPilot, tmp_path: Path
+) -> None:
+    out = tmp_path / "tree.json"
+    result = run(server, "export", DEMO_START, "-o", str(out), key="wrong-key")
+    assert result.exit_code == ExitCode.KEY_REJECTED
+    assert "TOFUPILOT_API_KEY" in result.stderr and "--api-key" in result.stderr
+    assert "Traceback" not in result.output
+    assert server.total_requests == 1
+    assert not out.exists()
+
+
+def test_missing_key_fails_without_any_request(server: LocalTofuPilot) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["export", DEMO_START, "--no-cache"],
+        env={"TOFUPILOT_URL": server.url, "TOFUPILOT_API_KEY": None},
+    )
+    assert result.exit_code == ExitCode.NO_API_KEY
+    assert "TOFUPILOT_API_KEY" in result.stderr
+    assert server.total_requests == 0
+
+
+def test_forbidden_key_has_its_own_exit_code(make_server: Any) -> None:
+    server = make_server([unit("A")], forbidden_keys=["station-key"])
+    result = run(server, "export", "A", key="station-key")
+    assert result.exit_code == ExitCode.FORBIDDEN
+    assert "403" in result.stderr
+
+
+def test_start_not_found_writes_nothing(server: LocalTofuPilot, tmp_path: Path) -> None:
+    out = tmp_path / "tree.svg"
+    result = run(server, "export", "NO-SUCH-UNIT", "-o", str(out), "--no-cache")
+    assert result.exit_code == ExitCode.START_NOT_FOUND
+    assert "'NO-SUCH-UNIT' was not found" in result.stderr
+    assert not out.exists()
+
+
+def test_unreachable_api_names_the_base_url_option(tmp_path: Path) -> None:
+    result = run("http://127.0.0.1:9/api", "export", "A", "--retries", "0", "--no-cache")
+    assert result.exit_code == ExitCode.UNREACHABLE
+    assert "--base-url" in result.stderr
+
+
+def test_failed_units_still_write_output_and_exit_3(make_server: Any, tmp_path: Path) -> None:
+    server = make_server(
+        [unit("A", children=["B", "C"]), unit("B", parent="A"), unit("C", parent="A")]
+    )
+    server.faults["C"] = Fault(status=500, times=None)
+    out = tmp_path / "tree.json"
+    result = run(server, "export", "A", "-o", str(out), "--retries", "1", "--no-cache")
+    assert result.exit_code == ExitCode.INCOMPLETE
+    graph = load(out.read_text(encoding="utf-8"))
+    assert graph.nodes["C"]["status"] == "error"
+    assert "HTTP 500" in graph.nodes["C"]["reason"]
+    assert graph.nodes["B"]["status"] == "ok"
+    assert re.search(r"✗ C: error: HTTP 500", result.stderr)
+
+
+def test_not_found_fails_only_with_strict(server: LocalTofuPilot) -> None:
+    lenient = run(server, "export", DEMO_START, "--no-cache", "-q")
+    strict = run(server, "export", DEMO_START, "--no-cache", "-q", "--strict")
+    assert lenient.exit_code == ExitCode.OK
+    assert strict.exit_code == ExitCode.INCOMPLETE
+    assert strict.stderr == ""  # --quiet
+
+
+def test_second_crawl_within_max_age_makes_no_request(
+    server: LocalTofuPilot, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache.sqlite3"
+    first = run(server, "export", DEMO_START, "--cache", str(cache), "-o", str(tmp_path / "a.json"))
+    requests_after_first = server.total_requests
+    second = run(
+        server, "export", DEMO_START, "--cache", str(cache), "-o", str(tmp_path / "b.json")
+    )
+    assert first.exit_code == second.exit_code == 0
+    assert requests_after_first == 80
+    assert server.total_requests == requests_after_first
+    assert "80 from cache" in second.stderr
+    assert (tmp_path / "a.json").read_text() != ""  # same graph, apart from crawl statistics
+    a, b = (load((tmp_path / n).read_text()) for n in ("a.json", "b.json"))
+    assert sorted(a.edges) == sorted(b.edges)
+
+
+def test_offline_and_no_cache_contradict(server: LocalTofuPilot) -> None:
+    result = run(server, "export", DEMO_START, "--offline", "--no-cache")
+    assert result.exit_code == ExitCode.USAGE
+
+
+def test_up_and_down_restrict_the_crawl(server: LocalTofuPilot) -> None:
+    up = json.loads(run(server, "export", DEMO_START, "--up", "--no-cache", "-q").stdout)
+    assert sorted(n["id"] for n in up["nodes"]) == [DEMO_START, "ESS-R48-0007", "MOD-16S-0313"]
+    down = json.loads(run(server, "export", "BMS-R48-0031", "--down", "--no-cache", "-q").stdout)
+    assert sorted(n["id"] for n in down["nodes"]) == [
+        "BMS-R48-0031",
+        "PCB-BMS-2207",
+        "PCB-COM-0577",
+        "PCB-CTR-1180",
+    ]
+
+
+def test_limits_keep_unexplored_units_as_nodes(server: LocalTofuPilot) -> None:
+    result = run(server, "export", DEMO_START, "--max-depth", "1", "--no-cache", "-q")
+    graph = json.loads(result.stdout)
+    statuses = {n["id"]: (n["status"], n["reason"]) for n in graph["nodes"]}
+    assert statuses["MOD-16S-0313"] == ("ok", None)
+    assert statuses["ESS-R48-0007"][0] == "unexplored"
+    assert "--max-depth 1" in statuses["ESS-R48-0007"][1]
+    assert result.exit_code == 0
+
+
+def test_api_key_never_leaves_the_process(make_server: Any, tmp_path: Path) -> None:
+    planted = "tp_live_PLANTED_3c5d7e9f1a2b"
+    records = [unit("A", children=["B", "C", "D"]), unit("B", parent="A"), unit("C", parent="A")]
+    server = make_server(records, api_key=planted)
+    # A server that echoes the key back in an error message must not make us print it.
+    server.faults["C"] = Fault(
+        status=500,
+        times=None,
+        body=json.dumps(
+            {
+                "code": "INTERNAL_SERVER_ERROR",
+                "message": f"bad header Bearer {planted}",
+                "issues": [],
+            }
+        ).encode(),
+    )
+    cache = tmp_path / "cache.sqlite3"
+    outputs = [tmp_path / f"tree.{ext}" for ext in ("json", "dot", "svg")]
+    results = [
+        run(
+            server,
+            "export",
+            "A",
+            "-o",
+            str(out),
+            "--cache",
+            str(cache),
+            "-vv",
+            "--retries",
+            "0",
+            key=planted,
+        )
+        for out in outputs
+    ]
+    results.append(
+        run(server, "export", "A", "--api-key", "wrong", "--no-cache", "-vv", key=planted)
+    )
+    assert [r.exit_code for r in results] == [3, 3, 3, ExitCode.KEY_REJECTED]
+    for result in results:
+        assert planted not in result.output
+    for path in [*outputs, cache]:
+        assert planted.encode() not in path.read_bytes()
+    assert "***" in load(outputs[0].read_text()).nodes["C"]["reason"]
+
+
+def test_demo_writes_every_export_with_every_unit(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    svg = (tmp_path / "genealogy.svg").read_text(encoding="utf-8")
+    graph = load((tmp_path / "genealogy.json").read_text(encoding="utf-8"))
+    assert graph.number_of_nodes() == 80
+    assert set(graph) <= svg_texts(svg)
+    for name in ("genealogy.json", "genealogy.dot", "genealogy.svg"):
+        assert str(tmp_path / name) in result.output
