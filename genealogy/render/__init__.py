@@ -1,13 +1,15 @@
-"""One module per output format, each with a single `render(graph) -> str | bytes`.
+"""One module per output format, each with a single `render(graph, fmt, options) -> str | bytes`.
 
-Modules are imported only when their format is asked for.
+Modules are imported only when their format is asked for, so an optional dependency (or the
+Graphviz programs) is needed only by the formats that use it.
 """
 
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Protocol
+from typing import Literal, Protocol
 
 import networkx as nx
 
@@ -32,8 +34,17 @@ EXTENSIONS: dict[str, str] = {
 BINARY_FORMATS = frozenset({"png", "pdf"})
 
 
+@dataclass(frozen=True)
+class RenderOptions:
+    """Presentation choices; each format uses those that make sense for it."""
+
+    charset: Literal["unicode", "ascii"] = "unicode"
+    depth: int | None = None  # levels shown below the top, where a format draws a tree
+    color: bool = False  # ANSI colours, for a terminal
+
+
 class Renderer(Protocol):
-    def __call__(self, graph: nx.DiGraph, fmt: str) -> str | bytes: ...
+    def __call__(self, graph: nx.DiGraph, fmt: str, options: RenderOptions) -> str | bytes: ...
 
 
 def format_for(path: str | None, requested: str | None) -> str | None:
@@ -45,7 +56,7 @@ def format_for(path: str | None, requested: str | None) -> str | None:
     return None
 
 
-def render(graph: nx.DiGraph, fmt: str) -> str | bytes:
+def render(graph: nx.DiGraph, fmt: str, options: RenderOptions | None = None) -> str | bytes:
     module = importlib.import_module(FORMATS[fmt])
     renderer: Renderer = module.render
-    return renderer(graph, fmt)
+    return renderer(graph, fmt, options or RenderOptions())

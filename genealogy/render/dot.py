@@ -14,11 +14,12 @@ import graphviz
 import networkx as nx
 
 from genealogy.graph import CLASSES, NOT_FETCHED, outcome_class
+from genealogy.render import RenderOptions
 from genealogy.render.palette import LOOKS
 from genealogy.text import shown
 
 
-def render(graph: nx.DiGraph, fmt: str = "dot") -> str:
+def render(graph: nx.DiGraph, fmt: str = "dot", options: RenderOptions | None = None) -> str:
     source: str = build(graph).source
     return source
 

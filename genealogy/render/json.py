@@ -6,8 +6,10 @@ import json
 
 import networkx as nx
 
+from genealogy.render import RenderOptions
 
-def render(graph: nx.DiGraph, fmt: str = "json") -> str:
+
+def render(graph: nx.DiGraph, fmt: str = "json", options: RenderOptions | None = None) -> str:
     data = nx.node_link_data(graph, edges="edges")
     return json.dumps(data, ensure_ascii=False, indent=1)
 

@@ -6,10 +6,12 @@ import graphviz
 import networkx as nx
 
 from genealogy.errors import OutputError
-from genealogy.render import dot
+from genealogy.render import RenderOptions, dot
 
 
-def render(graph: nx.DiGraph, fmt: str = "svg") -> str | bytes:
+def render(
+    graph: nx.DiGraph, fmt: str = "svg", options: RenderOptions | None = None
+) -> str | bytes:
     try:
         data: bytes = dot.build(graph).pipe(format=fmt)
     except graphviz.ExecutableNotFound as exc:
