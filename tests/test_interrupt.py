@@ -1,0 +1,58 @@
+"""Ctrl-C during a crawl: the process stops promptly and still writes what it crawled."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from genealogy.errors import ExitCode
+from genealogy.render.json import load
+from tests.conftest import API_KEY
+from tests.records import unit
+
+
+def test_ctrl_c_writes_the_partial_graph_and_exits_130(make_server: Any, tmp_path: Path) -> None:
+    children = [f"C{i:02d}" for i in range(40)]
+    records = [unit("ROOT", children=children)] + [unit(c, parent="ROOT") for c in children]
+    server = make_server(records, latency=0.5)
+    out = tmp_path / "partial.json"
+    env = {**os.environ, "TOFUPILOT_URL": server.url, "TOFUPILOT_API_KEY": API_KEY}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "genealogy",
+            "export",
+            "ROOT",
+            "-o",
+            str(out),
+            "--no-cache",
+            "--concurrency",
+            "4",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while server.total_requests < 6 and time.monotonic() < deadline:
+        time.sleep(0.05)  # wait until the crawl is under way: root fetched, children in flight
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=20)
+
+    assert process.returncode == ExitCode.INTERRUPTED, stderr
+    assert "interrupted" in stderr
+    graph = load(out.read_text(encoding="utf-8"))
+    assert graph.graph["interrupted"] is True
+    assert set(graph) == {"ROOT", *children}  # every referenced unit is still a node
+    statuses = {graph.nodes[c]["status"] for c in children}
+    assert statuses <= {"ok", "unexplored"} and "unexplored" in statuses
+    unexplored = [c for c in children if graph.nodes[c]["status"] == "unexplored"]
+    assert all("interrupted" in graph.nodes[c]["reason"] for c in unexplored)
+    assert "Traceback" not in stderr
