@@ -3,4 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source .ci/setup.sh
+# Mermaid's own parser (npm package, run by Node) checks the Mermaid export.
+if command -v npm >/dev/null 2>&1 && [ ! -d tests/mermaid/node_modules ]; then
+    echo "setup: installing Mermaid's parser for the tests (npm) ..." >&2
+    npm ci --prefix tests/mermaid --silent --no-audit --no-fund
+fi
 exec .venv/bin/python -m pytest "$@"

@@ -19,6 +19,10 @@ FORMATS: dict[str, str] = {
     "png": "genealogy.render.svg",
     "pdf": "genealogy.render.svg",
     "json": "genealogy.render.json",
+    "text": "genealogy.render.text",
+    "mermaid": "genealogy.render.mermaid",
+    "graphml": "genealogy.render.graphml",
+    "csv": "genealogy.render.csv",
 }
 """Format name -> module; a module serving several formats takes the name as `fmt`."""
 
@@ -29,6 +33,11 @@ EXTENSIONS: dict[str, str] = {
     ".png": "png",
     ".pdf": "pdf",
     ".json": "json",
+    ".txt": "text",
+    ".mmd": "mermaid",
+    ".mermaid": "mermaid",
+    ".graphml": "graphml",
+    ".csv": "csv",
 }
 
 BINARY_FORMATS = frozenset({"png", "pdf"})
