@@ -78,7 +78,7 @@ class Crawler:
         on_progress: Callable[[], None] | None = None,
     ) -> None:
         self.source = source
-        self.direction = direction
+        self.direction = Direction(direction)  # "down" works too, and not as BOTH
         self.limits = limits or Limits()
         self.concurrency = max(1, concurrency)
         self.counters = counters or Counters()
@@ -89,26 +89,41 @@ class Crawler:
         self.result: CrawlResult | None = None
 
     async def crawl(self, start: str) -> CrawlResult:
-        """Crawl from `start`. If cancelled, `self.units` still holds everything learned so far."""
+        """Crawl from `start`.
+
+        If cancelled, or stopped by an error no unit can absorb (the API rejecting the key
+        mid-crawl, a bug), `self.result` is marked interrupted and still holds everything
+        learned so far, and the exception propagates.
+        """
         began = time.perf_counter()
         result = CrawlResult(start, self.direction, self.units, self.counters, limits=self.limits)
         self.result = result
         try:
             await self._fetch_start(start)
-            workers = [asyncio.create_task(self._work()) for _ in range(self.concurrency)]
-            try:
-                await self._queue.join()
-            finally:
-                for worker in workers:
-                    worker.cancel()
-                await asyncio.gather(*workers, return_exceptions=True)
-        except asyncio.CancelledError:
+            await self._run_workers()
+        except (StartNotFound, StartUnreachable):
+            raise
+        except BaseException:  # cancellation (Ctrl-C) or an error from a worker
             result.interrupted = True
             self._mark_interrupted()
             raise
         finally:
             result.seconds = time.perf_counter() - began
         return result
+
+    async def _run_workers(self) -> None:
+        """Drain the queue; the first worker to fail stops the others and its error propagates."""
+        workers = [asyncio.create_task(self._work()) for _ in range(self.concurrency)]
+        drained = asyncio.create_task(self._queue.join())
+        try:
+            done, _ = await asyncio.wait([drained, *workers], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not drained:  # workers never return: this one raised
+                    task.result()
+        finally:
+            for task in [drained, *workers]:
+                task.cancel()
+            await asyncio.gather(drained, *workers, return_exceptions=True)
 
     async def _fetch_start(self, start: str) -> None:
         """The start unit alone first: a bad key or a wrong serial fails after one request."""
@@ -162,9 +177,8 @@ class Crawler:
         if state is not None:
             if state.ref is None and ref is not None:
                 state.ref = ref
-            if state.status is Status.UNEXPLORED and state.reason and depth < state.depth:
-                state.depth = depth  # found again closer to the start: maybe within limits now
-                self._try_queue(state)
+            if depth < state.depth:
+                self._closer(state, depth)
             return state
         state = UnitState(serial, depth, ref=ref)
         self.units[serial] = state
@@ -174,6 +188,16 @@ class Crawler:
         else:
             self._try_queue(state)
         return state
+
+    def _closer(self, state: UnitState, depth: int) -> None:
+        """`state` was found again closer to the start (inconsistent records can do that)."""
+        state.depth = depth
+        if state.status is Status.UNEXPLORED and state.reason:
+            self._try_queue(state)  # left out by a limit: maybe within it now
+        elif state.status is Status.OK and state.unit is not None:
+            # its references were placed one level below its old depth: move them up too
+            for ref, ref_depth in self._references(state.unit, depth):
+                self._schedule(ref.serial_number, ref_depth, ref)
 
     def _try_queue(self, state: UnitState) -> None:
         max_depth, max_units = self.limits.max_depth, self.limits.max_units

@@ -99,6 +99,14 @@ class UnitCache:
             self._pending = 0
 
 
+def _storable(serial: str) -> bool:
+    try:
+        serial.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _normalise(base_url: str) -> str:
     return base_url.rstrip("/")
 
@@ -127,6 +135,8 @@ class CachedSource:
         self.counters = counters or Counters()
 
     async def get(self, serial: str) -> FetchOutcome:
+        if not _storable(serial):  # SQLite cannot hold it; the API could not be asked either
+            return Failed("serial number is not valid Unicode text (lone surrogate)")
         if not self.refresh:
             cached = self.cache.lookup(self.base_url, serial, self.max_age)
             if cached is not None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import random
 import time
 from dataclasses import dataclass
+from datetime import UTC
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 from urllib.parse import quote
 
 import httpx
@@ -18,7 +20,6 @@ from tenacity import (
     RetryCallState,
     retry_if_exception_type,
     stop_after_attempt,
-    wait_exponential_jitter,
 )
 
 from genealogy import __version__
@@ -33,14 +34,29 @@ MAX_RETRY_AFTER = 60.0
 """A server asking for a longer pause gets this much; the attempt budget still bounds the wait."""
 MAX_BODY_BYTES = 8 * 1024 * 1024
 REASON_LIMIT = 300
+MAX_BACKOFF = 30.0
 
 
 def unit_url(base_url: str, serial: str) -> str:
-    """The unit's URL, with the serial number percent-encoded as exactly one path segment."""
+    """The unit's URL, with the serial number percent-encoded as exactly one path segment.
+
+    `serial` must be non-empty and encodable as UTF-8 (see `unaddressable`).
+    """
     segment = quote(serial, safe="")
     if segment.strip(".") == "":  # "." and ".." would be removed as dot-segments
         segment = segment.replace(".", "%2E")
     return f"{base_url.rstrip('/')}/v2/units/{segment}"
+
+
+def unaddressable(serial: str) -> str | None:
+    """Why `serial` has no unit URL, or None: an empty one would address the list endpoint."""
+    if not serial:
+        return "empty serial number: no unit can be requested for it"
+    try:
+        serial.encode("utf-8")
+    except UnicodeEncodeError:
+        return "serial number is not valid Unicode text (lone surrogate), so it cannot be requested"
+    return None
 
 
 class _Retryable(Exception):
@@ -83,8 +99,9 @@ class HttpSource:
         self.settings = settings or HttpSettings()
         self.counters = counters or Counters()
         self._limiter = RateLimiter(self.settings.rate)
-        backoff = self.settings.backoff
-        self._backoff = wait_exponential_jitter(initial=backoff, jitter=backoff, max=30)
+        # requests wait for a connection here, before their timeout starts, not in httpx's pool
+        self._slots = asyncio.Semaphore(max(1, self.settings.concurrency))
+        self._secrets = _secret_forms(api_key)
         self._client = httpx.AsyncClient(
             headers={
                 "Authorization": f"Bearer {api_key}",
@@ -93,8 +110,8 @@ class HttpSource:
             },
             timeout=httpx.Timeout(self.settings.timeout),
             limits=httpx.Limits(
-                max_connections=self.settings.concurrency,
-                max_keepalive_connections=self.settings.concurrency,
+                max_connections=max(1, self.settings.concurrency),
+                max_keepalive_connections=max(1, self.settings.concurrency),
             ),
             follow_redirects=False,
             transport=transport,
@@ -118,6 +135,18 @@ class HttpSource:
         return f"HttpSource(base_url={self.settings.base_url!r})"
 
     async def get(self, serial: str) -> FetchOutcome:
+        problem = unaddressable(serial)
+        if problem is not None:
+            return Failed(problem)
+        outcome = await self._get(serial)  # KeyRejected and Forbidden messages are redacted
+        # belt and braces: every reason passes one last redaction, whatever built it
+        if isinstance(outcome, Failed):
+            return Failed(self._redact(outcome.reason))
+        if isinstance(outcome, NotFound):
+            return NotFound(self._redact(outcome.reason))
+        return outcome
+
+    async def _get(self, serial: str) -> FetchOutcome:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.settings.retries + 1),
             wait=self._wait,
@@ -138,25 +167,30 @@ class HttpSource:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _Retryable) and exc.retry_after is not None:
             return min(exc.retry_after, MAX_RETRY_AFTER)
-        return float(self._backoff(state))
+        backoff = self.settings.backoff
+        exponential = backoff * 2.0 ** min(state.attempt_number - 1, 30)
+        return min(exponential + random.uniform(0, backoff), MAX_BACKOFF)
 
     def _count_retry(self, state: RetryCallState) -> None:
         self.counters.retries += 1
 
     async def _attempt(self, serial: str) -> FetchOutcome:
-        await self._limiter.wait()
-        self.counters.requests += 1
         url = unit_url(self.settings.base_url, serial)
-        try:
-            async with asyncio.timeout(self.settings.timeout):
-                async with self._client.stream("GET", url) as response:
-                    body = await _read_limited(response)
-        except TimeoutError as exc:
-            raise _Retryable(f"no answer within {self.settings.timeout:g} s") from exc
-        except httpx.TransportError as exc:
-            raise _Retryable(self._redact(f"network error: {exc!r}")) from exc
-        except _BodyTooLarge:
-            return Failed(f"response larger than {MAX_BODY_BYTES // 1024 // 1024} MiB")
+        async with self._slots:
+            await self._limiter.wait()
+            self.counters.requests += 1
+            try:
+                async with asyncio.timeout(self.settings.timeout):
+                    async with self._client.stream("GET", url) as response:
+                        body = await _read_limited(response)
+            except (TimeoutError, httpx.TimeoutException) as exc:
+                raise _Retryable(f"no answer within {self.settings.timeout:g} s") from exc
+            except httpx.TransportError as exc:
+                raise _Retryable(self._text(f"network error: {exc!r}")) from exc
+            except httpx.DecodingError as exc:
+                return Failed(self._text(f"could not decode the response body: {exc}"))
+            except _BodyTooLarge:
+                return Failed(f"response larger than {MAX_BODY_BYTES // 1024 // 1024} MiB")
         return self._interpret(serial, response, body)
 
     def _interpret(self, serial: str, response: httpx.Response, body: bytes) -> FetchOutcome:
@@ -166,13 +200,17 @@ class HttpSource:
         detail = self._error_detail(response, body)
         if status == 401:
             raise KeyRejected(
-                f"The API rejected the API key (401{detail}) while fetching {serial!r}: "
-                f"check the key, then {KEY_HINT}."
+                self._redact(
+                    f"The API rejected the API key (401{detail}) while fetching {serial!r}: "
+                    f"check the key, then {KEY_HINT}."
+                )
             )
         if status == 403:
             raise Forbidden(
-                f"The API key may not read units (403{detail}) while fetching {serial!r}: "
-                f"use a user or station key with access, via TOFUPILOT_API_KEY or --api-key."
+                self._redact(
+                    f"The API key may not read units (403{detail}) while fetching {serial!r}: "
+                    "use a user or station key with access, via TOFUPILOT_API_KEY or --api-key."
+                )
             )
         if status == 404:
             return NotFound(f"not found (404{detail})")
@@ -182,9 +220,9 @@ class HttpSource:
                 self._limiter.pause(min(retry_after, MAX_RETRY_AFTER))
             raise _Retryable(f"HTTP {status}{detail}", retry_after)
         if 300 <= status < 400:
-            target = self._redact(response.headers.get("Location", "nowhere"))
+            target = self._text(response.headers.get("Location", "nowhere"), limit=120)
             return Failed(
-                f"HTTP {status} redirect to {_clip(target)!s}: not followed, so the API key "
+                f"HTTP {status} redirect to {target}: not followed, so the API key "
                 "is only ever sent to the configured base URL"
             )
         return Failed(f"HTTP {status}{detail}")
@@ -194,18 +232,20 @@ class HttpSource:
             return Failed("answered 200 with an empty body")
         try:
             data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+            if b"\\u" in body:  # only escapes can smuggle in lone surrogates
+                data = _without_lone_surrogates(data)
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             kind = response.headers.get("Content-Type", "unknown type").split(";")[0]
-            return Failed(f"answered 200 with a body that is not JSON ({_clip(kind)})")
+            return Failed(f"answered 200 with a body that is not JSON ({self._text(kind, 60)})")
         try:
             unit = Unit.model_validate(data)
         except pydantic.ValidationError as exc:
             try:
                 error = ApiError.model_validate(data)
             except pydantic.ValidationError:
-                return Failed(self._redact(f"answered 200 but not a unit: {_summarise(exc)}"))
+                return Failed(self._text(f"answered 200 but not a unit: {_summarise(exc)}"))
             return Failed(
-                self._redact(f"answered 200 with an error body: {error.code}: {error.message}")
+                self._text(f"answered 200 with an error body: {error.code}: {error.message}")
             )
         return Fetched(unit)
 
@@ -215,12 +255,46 @@ class HttpSource:
             error = ApiError.model_validate_json(body)
         except (pydantic.ValidationError, ValueError):
             kind = response.headers.get("Content-Type", "").split(";")[0]
-            return f", {_clip(kind)} body" if body.strip() and kind else ""
-        return self._redact(f": {error.code}: {_clip(error.message)}")
+            return f", {self._text(kind, 60)} body" if body.strip() and kind else ""
+        return f": {self._text(f'{error.code}: {error.message}')}"
 
     def _redact(self, text: str) -> str:
         """A server may echo request headers back: the key never leaves through our messages."""
-        return text.replace(self._api_key, "***")
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def _text(self, text: str, limit: int = REASON_LIMIT) -> str:
+        """Server-provided text fit for a reason: redacted first, then cut to `limit`."""
+        return _clip(self._redact(text), limit)
+
+
+def _secret_forms(api_key: str) -> tuple[str, ...]:
+    """The key as a server might echo it: as sent, and percent-encoded."""
+    forms = {api_key, quote(api_key, safe=""), quote(api_key)}
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """JSON values with lone surrogates (`"\\ud83d"`) replaced by U+FFFD, so they stay usable.
+
+    Python decodes such escapes into strings that cannot be encoded as UTF-8: they could be
+    neither requested, nor cached, nor written out.
+    """
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        return value
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {
+            _without_lone_surrogates(key): _without_lone_surrogates(item)
+            for key, item in value.items()
+        }
+    return value
 
 
 async def _read_limited(response: httpx.Response) -> bytes:
@@ -247,8 +321,10 @@ def _parse_retry_after(value: str | None) -> float | None:
         pass
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
+    if when.tzinfo is None:  # "-0000" or no zone: HTTP dates are always in GMT
+        when = when.replace(tzinfo=UTC)
     return max(0.0, when.timestamp() - time.time())
 
 
@@ -258,8 +334,8 @@ def _summarise(exc: pydantic.ValidationError) -> str:
         for error in exc.errors()[:3]
     ]
     more = exc.error_count() - len(problems)
-    return _clip("; ".join(problems) + (f" (+{more} more)" if more > 0 else ""))
+    return "; ".join(problems) + (f" (+{more} more)" if more > 0 else "")
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= REASON_LIMIT else text[: REASON_LIMIT - 1] + "…"
+def _clip(text: str, limit: int = REASON_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -17,11 +17,21 @@ class RateLimiter:
         self._paused_until = 0.0
 
     async def wait(self) -> None:
-        now = asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
+        slot = self._reserve(loop.time())
+        while True:
+            delay = slot - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if self._paused_until <= slot:
+                return
+            # a 429 came in while this request waited for its slot: queue up after the pause
+            slot = self._reserve(loop.time())
+
+    def _reserve(self, now: float) -> float:
         slot = max(now, self._next_slot, self._paused_until)
         self._next_slot = slot + self._interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        return slot
 
     def pause(self, seconds: float) -> None:
         """Make every request wait `seconds` from now (the server asked us to back off)."""
