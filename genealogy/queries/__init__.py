@@ -1,0 +1,57 @@
+"""Questions asked of a crawled assembly graph: pure functions returning frozen dataclasses.
+
+Each result has `to_dict()` (plain JSON values) and its module a `format_text(result, ...)`
+for humans; nothing here prints or parses command lines.
+
+- `trace(graph, serial)`: every path from a unit up to its top-level assemblies, and the
+  problems inside those assemblies (`genealogy.queries.trace`).
+- `audit(graph)`: a creation timeline and traceability findings with stable codes
+  (`genealogy.queries.audit`, whose docstring tabulates the codes).
+- `summarise(graph)`: counts, depth, fan-out, crawl stats (`genealogy.queries.summary`).
+- `filter_graph(graph, outcomes=..., parts=...)`: the matching units and the paths above them
+  (`genealogy.queries.filters`).
+"""
+
+from __future__ import annotations
+
+from genealogy.queries.audit import (
+    CODES,
+    SELECTORS,
+    SEVERITIES,
+    Audit,
+    Finding,
+    TimelineEntry,
+    audit,
+    matches,
+    validate_selectors,
+)
+from genealogy.queries.audit import format_text as format_audit
+from genealogy.queries.filters import filter_graph
+from genealogy.queries.summary import Summary, summarise
+from genealogy.queries.summary import format_text as format_summary
+from genealogy.queries.trace import Problem, Step, Trace, TracePath, UnknownSerial, trace
+from genealogy.queries.trace import format_text as format_trace
+
+__all__ = [
+    "CODES",
+    "SELECTORS",
+    "SEVERITIES",
+    "Audit",
+    "Finding",
+    "Problem",
+    "Step",
+    "Summary",
+    "TimelineEntry",
+    "Trace",
+    "TracePath",
+    "UnknownSerial",
+    "audit",
+    "filter_graph",
+    "format_audit",
+    "format_summary",
+    "format_trace",
+    "matches",
+    "summarise",
+    "trace",
+    "validate_selectors",
+]

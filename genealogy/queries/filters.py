@@ -1,0 +1,91 @@
+"""Narrowing a graph to the units that matter, keeping the tree above them connected.
+
+`filter_graph(graph, outcomes=["fail"])` keeps every unit whose creating run failed plus all
+their ancestors, so what remains is exactly the paths from the top-level assemblies down to
+the failures ("only the paths that contain a failure"). Descendants of a match are not kept.
+
+A unit matches when its outcome is one of `outcomes` or its part number is one of `parts`
+(either criterion; `None` means the criterion is not used, both `None` keeps everything).
+
+Outcomes compare case-insensitively. Besides the run outcomes, these pseudo-outcomes match:
+
+| value          | units                                                                     |
+|----------------|---------------------------------------------------------------------------|
+| `unknown`      | fetched, without a run or with an undocumented outcome (as the colour key) |
+| `not_found`    | referenced, but the API does not know them                                |
+| `error`        | whose record could not be fetched; also, as an outcome, runs ended ERROR |
+| `unexplored`   | left unfetched by a limit or an interruption                              |
+| `not_fetched`  | any of the three above                                                    |
+
+Part numbers compare exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import networkx as nx
+
+from genealogy.graph import NOT_FETCHED, UNKNOWN, roots
+from genealogy.models import OUTCOMES
+
+
+def outcome_keys(attrs: dict[str, Any]) -> set[str]:
+    """Every lower-case outcome value a unit matches."""
+    status = str(attrs.get("status"))
+    if status != "ok":
+        return {status, NOT_FETCHED}
+    outcome = attrs.get("run_outcome")
+    keys = {outcome.lower()} if isinstance(outcome, str) else set()
+    if outcome not in OUTCOMES:
+        keys.add(UNKNOWN)
+    return keys
+
+
+def filter_graph(
+    graph: nx.DiGraph,
+    outcomes: Iterable[str] | None = None,
+    parts: Iterable[str] | None = None,
+) -> nx.DiGraph:
+    """A copy of the matching units and all their ancestors, with the graph attributes kept.
+
+    `roots` is recomputed for the copy, and graph attribute `filter` records the criteria
+    and the matching serials (`matched`), so a renderer can tell matches from context.
+    """
+    wanted = None if outcomes is None else {o.strip().lower() for o in outcomes}
+    part_set = None if parts is None else set(parts)
+    if wanted is None and part_set is None:
+        matched = set(graph)
+    else:
+        matched = {
+            node
+            for node, attrs in graph.nodes(data=True)
+            if (wanted is not None and outcome_keys(attrs) & wanted)
+            or (part_set is not None and attrs.get("part_number") in part_set)
+        }
+    kept = set(matched)
+    for node in matched:
+        kept |= nx.ancestors(graph, node)
+    result = nx.DiGraph()
+    result.graph.update(_copy(graph.graph))
+    result.add_nodes_from((n, _copy(a)) for n, a in graph.nodes(data=True) if n in kept)
+    result.add_edges_from(
+        (u, v, _copy(a)) for u, v, a in graph.edges(data=True) if u in kept and v in kept
+    )
+    result.graph["roots"] = roots(result)
+    result.graph["filter"] = {
+        "outcomes": None if wanted is None else sorted(wanted),
+        "parts": None if part_set is None else sorted(part_set),
+        "matched": sorted(matched),
+    }
+    return result
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of plain JSON-like values, so the filtered graph shares nothing mutable."""
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
