@@ -6,7 +6,9 @@ No graph logic lives here; every command is crawl -> graph -> render/report -> e
 from __future__ import annotations
 
 import functools
+import json
 import logging
+import os
 import re
 import secrets
 import sys
@@ -24,6 +26,18 @@ from genealogy.errors import ExitCode, GenealogyError, OutputError
 from genealogy.graph import build_graph
 from genealogy.output import write
 from genealogy.progress import Progress
+from genealogy.queries import (
+    audit,
+    filter_graph,
+    format_audit,
+    format_summary,
+    format_trace,
+    matches,
+    summarise,
+    trace,
+    validate_selectors,
+)
+from genealogy.render import RenderOptions
 from genealogy.report import crawl_summary, exit_code_for
 from genealogy.runner import CrawlOptions, run_crawl
 from genealogy.sources import Counters
@@ -235,51 +249,273 @@ def main() -> None:
     """
 
 
-@main.command("export")
-@crawl_options
-@click.option(
+def view_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Filters every view shares: keep the matching units and the paths above them."""
+    options = [
+        click.option(
+            "--outcome",
+            "outcomes",
+            multiple=True,
+            callback=_split,
+            help="Only units with this outcome, and the assemblies above them: pass, fail, "
+            "error, timeout, aborted, unknown, not_found, not_fetched. Repeat or comma-separate.",
+        ),
+        click.option(
+            "--part",
+            "parts",
+            multiple=True,
+            callback=_split,
+            help="Only units of this part number, and the assemblies above them.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def tree_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Presentation of the text tree."""
+    options = [
+        click.option(
+            "--charset",
+            type=click.Choice(["unicode", "ascii"]),
+            default="unicode",
+            show_default=True,
+            help="Tree drawing characters.",
+        ),
+        click.option(
+            "--depth",
+            type=click.IntRange(min=0),
+            help="Show at most N levels below the top-level assemblies.",
+        ),
+        click.option(
+            "--color",
+            type=click.Choice(["auto", "always", "never"]),
+            default="auto",
+            show_default=True,
+            help="Colour by outcome; auto: on a terminal, unless NO_COLOR is set.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _split(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(item.strip() for value in values for item in value.split(",") if item.strip())
+
+
+def _filtered(graph: nx.DiGraph, params: dict[str, Any], keep: tuple[str, ...] = ()) -> nx.DiGraph:
+    """The graph narrowed by --outcome/--part, or the graph itself when neither is given."""
+    if not params["outcomes"] and not params["parts"]:
+        return graph
+    return filter_graph(graph, params["outcomes"] or None, params["parts"] or None, keep=keep)
+
+
+def _render_options(params: dict[str, Any], output: str) -> RenderOptions:
+    colour = params.get("color", "never")
+    if colour == "auto":
+        terminal = output == "-" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        colour = "always" if terminal else "never"
+    return RenderOptions(
+        charset="ascii" if params.get("charset") == "ascii" else "unicode",
+        depth=params.get("depth"),
+        color=colour == "always",
+    )
+
+
+output_option = click.option(
     "-o",
     "--output",
     default="-",
     show_default=True,
-    help="Output file; the extension picks the format. '-' is stdout.",
+    help="Output file ('-' is stdout).",
 )
+report_format_option = click.option(
+    "-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+
+
+@main.command("export")
+@crawl_options
+@view_options
+@output_option
 @click.option(
     "-f",
     "--format",
     "fmt",
     type=click.Choice(sorted(render.FORMATS)),
-    help="Output format  [default: from the file extension, else json]",
+    help="Output format  [default: from the file extension; text on stdout]",
 )
+@tree_options
 @reports_errors
 def export_command(output: str, fmt: str | None, **params: Any) -> None:
-    """Crawl the assembly around SERIAL and write it as DOT, SVG, PNG, PDF or JSON."""
+    """Crawl the assembly around SERIAL and write it in any format.
+
+    \b
+    The output file's extension picks the format, or --format does:
+      text     .txt      an indented tree (the default on stdout)
+      json     .json     networkx node-link data, loads back into an equal graph
+      dot      .dot .gv  Graphviz source
+      svg png pdf        drawn by Graphviz
+      mermaid  .mmd      renders in GitHub and GitLab markdown
+      graphml  .graphml  opens in Gephi, yEd, Cytoscape
+      csv      .csv      one row per unit
+    """
     fmt = render.format_for(output, fmt) or _unknown_extension(output)
     if fmt in render.BINARY_FORMATS and output == "-" and sys.stdout.isatty():
         raise click.UsageError(f"{fmt.upper()} is binary: write it to a file with -o.")
     result, graph = _crawl(params)
-    content = render.render(graph, fmt)
-    write(content, output)
+    view = _filtered(graph, params)
+    write(render.render(view, fmt, _render_options(params, output)), output)
     _finish(result, graph, params, wrote=None if output == "-" else f"{output} ({fmt})")
+
+
+@main.command("tree")
+@crawl_options
+@view_options
+@output_option
+@tree_options
+@reports_errors
+def tree_command(output: str, **params: Any) -> None:
+    """Print the assembly around SERIAL as an indented tree, like `cargo tree`.
+
+    One line per unit: serial, part number, revision, outcome. The start unit is marked; a
+    subtree already shown (a unit reachable twice) is printed once, then marked (*).
+    """
+    result, graph = _crawl(params)
+    view = _filtered(graph, params, keep=(params["serial"],))
+    write(render.render(view, "text", _render_options(params, output)), output)
+    _finish(result, graph, params)
+
+
+@main.command("trace")
+@crawl_options
+@view_options
+@output_option
+@report_format_option
+@click.option(
+    "--charset",
+    type=click.Choice(["unicode", "ascii"]),
+    default="unicode",
+    show_default=True,
+    help="Drawing characters of the text output.",
+)
+@reports_errors
+def trace_command(output: str, fmt: str, charset: str, **params: Any) -> None:
+    """Every path from SERIAL up to its top-level assemblies, like `npm explain`.
+
+    Each step shows part, revision, batch and outcome; then the failed, errored and missing
+    units inside the same assemblies (--outcome and --part narrow that list).
+    """
+    result, graph = _crawl(params)
+    found = trace(_filtered(graph, params, keep=(params["serial"],)), params["serial"])
+    if fmt == "json":
+        write(_json(found.to_dict()), output)
+    else:
+        text = format_trace(found, charset="ascii" if charset == "ascii" else "unicode")
+        write(_lines(text), output)
+    _finish(result, graph, params)
+
+
+def _fail_on_selectors(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    try:
+        return validate_selectors(item for item in value.split(",") if item.strip())
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from error
+
+
+@main.command("audit")
+@crawl_options
+@view_options
+@output_option
+@report_format_option
+@click.option(
+    "--fail-on",
+    "fail_on",
+    callback=_fail_on_selectors,
+    default="",
+    metavar="CODE,...",
+    help="Exit with code 9 when a finding matches: finding codes, a severity (error, warning, "
+    "info: that severe or worse), or 'any'.",
+)
+@reports_errors
+def audit_command(output: str, fmt: str, fail_on: tuple[str, ...], **params: Any) -> None:
+    """The build history of the assembly around SERIAL, and its traceability findings.
+
+    \b
+    Timeline: when each unit was created, by which run and procedure, at which station or by
+    whom, with outcome and duration. Findings, each with a stable code:
+      error    cycle, self-parent, dangling-reference, failed-run-installed
+      warning  inconsistent-link, fetch-error, child-after-parent-assembly, mixed-revisions
+      info     no-run, unexplored
+    """
+    result, graph = _crawl(params)
+    view = _filtered(graph, params)
+    report = audit(graph).restricted_to(view)
+    if fmt == "json":
+        summary = summarise(view, len(report.findings))
+        write(_json({"summary": summary.to_dict(), **report.to_dict()}), output)
+    else:
+        write(_lines(format_audit(report)), output)
+    failing = [finding for finding in report.findings if fail_on and matches(finding, fail_on)]
+    if failing and not params["quiet"]:
+        click.echo(f"{len(failing)} finding(s) match --fail-on {','.join(fail_on)}", err=True)
+    _finish(result, graph, params, findings=len(report.findings), fail=bool(failing))
+
+
+@main.command("summary")
+@crawl_options
+@view_options
+@output_option
+@report_format_option
+@reports_errors
+def summary_command(output: str, fmt: str, **params: Any) -> None:
+    """Counts by part, revision, outcome and status; depth; widest fan-out; findings."""
+    result, graph = _crawl(params)
+    view = _filtered(graph, params)
+    summary = summarise(view, len(audit(graph).restricted_to(view).findings))
+    write(_json(summary.to_dict()) if fmt == "json" else _lines(format_summary(summary)), output)
+    _finish(result, graph, params, show_summary=False)
+
+
+def _lines(text: str) -> str:
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _json(data: object) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
 def _unknown_extension(output: str) -> str:
     if output == "-":
-        return "json"
+        return "text"
+    known = ", ".join(sorted(render.EXTENSIONS))
     raise click.UsageError(
-        f"Cannot tell the format from {output!r}: name it .dot, .svg, .png, .pdf or .json, "
-        "or pass --format."
+        f"Cannot tell the format from {output!r}: name the file {known}, or pass --format."
     )
 
 
 def _finish(
-    result: CrawlResult, graph: nx.DiGraph, params: dict[str, Any], wrote: str | None
-) -> None:
+    result: CrawlResult,
+    graph: nx.DiGraph,
+    params: dict[str, Any],
+    wrote: str | None = None,
+    findings: int | None = None,
+    fail: bool = False,
+    show_summary: bool = True,
+) -> NoReturn:
+    """The summary on stderr (unless --quiet), then the exit code the outcome deserves."""
     if not params["quiet"]:
         click.echo(crawl_summary(result, params["strict"]), err=True)
+        if show_summary:
+            click.echo(format_summary(summarise(graph, findings)), err=True)
         if wrote:
             click.echo(f"wrote {wrote}", err=True)
-    sys.exit(exit_code_for(result, params["strict"]))
+    code = exit_code_for(result, params["strict"])
+    if fail and code is not ExitCode.INTERRUPTED:
+        code = ExitCode.FINDINGS
+    sys.exit(code)
 
 
 @main.command()
@@ -293,29 +529,53 @@ def _finish(
 )
 @click.option("--start", default=None, help="Serial number to start from  [default: a failed cell]")
 def demo(out_dir: Path, start: str | None) -> None:
-    """Run the whole job on bundled demo data, against a local TofuPilot-compatible server."""
+    """Run the whole job on bundled demo data, against a local TofuPilot-compatible server.
+
+    Writes the assembly in every format, and the three jobs' reports: the tree, the trace
+    of the start unit up to its product, and the audit.
+    """
     from genealogy.datasets import DEMO_START, factory
     from genealogy.localserver import LocalTofuPilot
 
     key = secrets.token_urlsafe(16)
     serial = start or DEMO_START
-    with LocalTofuPilot(factory(), api_key=key) as server:
-        click.echo(f"Local TofuPilot-compatible server on {server.url} (demo data: 79 units)")
+    units = factory()
+    with LocalTofuPilot(units, api_key=key) as server:
+        click.echo(f"Local TofuPilot-compatible server on {server.url} ({len(units)} demo units)")
         click.echo(f"Crawling the assembly around {serial} ...")
-        options = CrawlOptions(base_url=server.url, api_key=key)
         try:
-            result = run_crawl(serial, options)
+            result = run_crawl(serial, CrawlOptions(base_url=server.url, api_key=key))
         except GenealogyError as error:
             _fail(error)
     graph = build_graph(result)
+    report = audit(graph)
     click.echo(crawl_summary(result, strict=False))
-    for fmt in ("json", "dot", "svg"):
-        path = out_dir / f"genealogy.{fmt}"
+    click.echo(format_summary(summarise(graph, len(report.findings))))
+    outputs: dict[str, Callable[[], str | bytes]] = {
+        f"genealogy.{extension}": functools.partial(render.render, graph, fmt)
+        for fmt, extension in DEMO_FORMATS.items()
+    }
+    outputs["tree.txt"] = lambda: render.render(graph, "text")
+    outputs["trace.txt"] = lambda: _lines(format_trace(trace(graph, serial)))
+    outputs["audit.txt"] = lambda: _lines(format_audit(report))
+    outputs["audit.json"] = lambda: _json(report.to_dict())
+    click.echo(f"Wrote to {out_dir}/:")
+    for name, content in outputs.items():
         try:
-            write(render.render(graph, fmt), str(path))
+            write(content(), str(out_dir / name))
         except OutputError as error:
             _fail(error)
-        click.echo(f"  {fmt.upper():4} {path}")
+        click.echo(f"  {out_dir / name}")
+
+
+DEMO_FORMATS = {
+    "json": "json",
+    "dot": "dot",
+    "svg": "svg",
+    "mermaid": "mmd",
+    "graphml": "graphml",
+    "csv": "csv",
+}
 
 
 @main.command()

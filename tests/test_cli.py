@@ -173,9 +173,13 @@ def test_offline_and_no_cache_contradict(server: LocalTofuPilot) -> None:
 
 
 def test_up_and_down_restrict_the_crawl(server: LocalTofuPilot) -> None:
-    up = json.loads(run(server, "export", DEMO_START, "--up", "--no-cache", "-q").stdout)
+    up = json.loads(
+        run(server, "export", DEMO_START, "--up", "--no-cache", "-q", "-f", "json").stdout
+    )
     assert sorted(n["id"] for n in up["nodes"]) == [DEMO_START, "ESS-R48-0007", "MOD-16S-0313"]
-    down = json.loads(run(server, "export", "BMS-R48-0031", "--down", "--no-cache", "-q").stdout)
+    down = json.loads(
+        run(server, "export", "BMS-R48-0031", "--down", "--no-cache", "-q", "-f", "json").stdout
+    )
     assert sorted(n["id"] for n in down["nodes"]) == [
         "BMS-R48-0031",
         "PCB-BMS-2207",
@@ -185,7 +189,7 @@ def test_up_and_down_restrict_the_crawl(server: LocalTofuPilot) -> None:
 
 
 def test_limits_keep_unexplored_units_as_nodes(server: LocalTofuPilot) -> None:
-    result = run(server, "export", DEMO_START, "--max-depth", "1", "--no-cache", "-q")
+    result = run(server, "export", DEMO_START, "--max-depth", "1", "--no-cache", "-q", "-f", "json")
     graph = json.loads(result.stdout)
     statuses = {n["id"]: (n["status"], n["reason"]) for n in graph["nodes"]}
     assert statuses["MOD-16S-0313"] == ("ok", None)

@@ -127,6 +127,14 @@ class Audit:
     def count(self, severity: Severity) -> int:
         return sum(1 for finding in self.findings if finding.severity == severity)
 
+    def restricted_to(self, serials: Iterable[str]) -> Audit:
+        """The timeline of these units and the findings that involve at least one of them."""
+        wanted = set(serials)
+        return Audit(
+            tuple(entry for entry in self.timeline if entry.serial in wanted),
+            tuple(finding for finding in self.findings if wanted & set(finding.serials)),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "counts": {severity: self.count(severity) for severity in SEVERITIES},

@@ -47,8 +47,11 @@ def filter_graph(
     graph: nx.DiGraph,
     outcomes: Iterable[str] | None = None,
     parts: Iterable[str] | None = None,
+    keep: Iterable[str] = (),
 ) -> nx.DiGraph:
     """A copy of the matching units and all their ancestors, with the graph attributes kept.
+
+    Units in `keep` (such as the unit being traced) stay, with their ancestors, match or not.
 
     `roots` is recomputed for the copy, and graph attribute `filter` records the criteria
     and the matching serials (`matched`), so a renderer can tell matches from context.
@@ -64,8 +67,8 @@ def filter_graph(
             if (wanted is not None and outcome_keys(attrs) & wanted)
             or (part_set is not None and attrs.get("part_number") in part_set)
         }
-    kept = set(matched)
-    for node in matched:
+    kept = set(matched) | {node for node in keep if node in graph}
+    for node in set(kept):
         kept |= nx.ancestors(graph, node)
     result = nx.DiGraph()
     result.graph.update(_copy(graph.graph))

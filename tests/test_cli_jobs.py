@@ -1,0 +1,126 @@
+"""The three jobs from the command line: tree, trace and audit, with filters and --fail-on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+from genealogy.cli import main
+from genealogy.datasets import DEMO_START, MISSING_SERIAL
+from genealogy.errors import ExitCode
+from tests.conftest import API_KEY
+from tests.records import unit
+
+
+def run(server: Any, *args: str) -> Result:
+    env = {"TOFUPILOT_URL": server.url, "TOFUPILOT_API_KEY": API_KEY}
+    return CliRunner().invoke(main, [*args, "--no-cache"], env=env, catch_exceptions=False)
+
+
+def test_tree_marks_start_and_repeats_and_honours_charset_and_depth(make_server: Any) -> None:
+    # D is listed by both B and C: printed in full once, then marked (*).
+    server = make_server(
+        [
+            unit("A", children=["B", "C"]),
+            unit("B", parent="A", children=["D"]),
+            unit("C", parent="A", children=["D"]),
+            unit("D", parent="B", children=["E"]),
+            unit("E", parent="D"),
+        ]
+    )
+    result = run(server, "tree", "D", "--charset", "ascii")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("A P-1 rev A PASS")
+    assert sum("D P-1" in line for line in lines) == 2
+    assert sum("(*)" in line for line in lines) == 1
+    assert any(line.endswith("<- start") and "D P-1" in line for line in lines)
+    assert all(ord(ch) < 128 for ch in result.stdout)
+    assert "\x1b[" not in result.stdout  # not a terminal: no colour
+
+    shallow = run(server, "tree", "D", "--depth", "1", "--color", "always")
+    assert "E P-1" not in shallow.stdout
+    assert "\x1b[" in shallow.stdout
+
+
+def test_tree_filter_keeps_only_paths_to_failures(server: Any) -> None:
+    result = run(server, "tree", "ESS-R48-0007", "--outcome", "fail,not_found", "-q")
+    serials = {line.lstrip("│├└─ ").split(" ")[0] for line in result.stdout.splitlines()}
+    assert serials == {"ESS-R48-0007", "MOD-16S-0312", "MOD-16S-0313", DEMO_START, MISSING_SERIAL}
+
+
+def test_trace_lists_every_path_to_every_top_level_assembly(make_server: Any) -> None:
+    # Inconsistent data: P1 lists M2, but M2 names P2 as its parent; both M1 and M2 list X.
+    server = make_server(
+        [
+            unit("P1", children=["M1", "M2"]),
+            unit("P2", children=["M2"]),
+            unit("M1", parent="P1", children=["X"]),
+            unit("M2", parent="P2", children=["X"]),
+            unit("X", parent="M1", outcome="FAIL"),
+        ]
+    )
+    result = run(server, "trace", "X", "-f", "json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    paths = sorted([step["serial"] for step in path["steps"]] for path in data["paths"])
+    assert paths == [["X", "M1", "P1"], ["X", "M2", "P1"], ["X", "M2", "P2"]]
+    text = run(server, "trace", "X").stdout
+    assert "in M1" in text and "in P2" in text
+
+
+def test_trace_keeps_the_traced_unit_whatever_the_filter(make_server: Any) -> None:
+    server = make_server([unit("A")])
+    result = run(server, "trace", "A", "--outcome", "fail", "-f", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["serial"] == "A"
+
+
+def test_audit_fail_on_turns_findings_into_exit_code_9(server: Any, tmp_path: Path) -> None:
+    out = tmp_path / "audit.json"
+    passing = run(server, "audit", DEMO_START, "--fail-on", "cycle,self-parent", "-q")
+    failing = run(server, "audit", DEMO_START, "--fail-on", "warning", "-f", "json", "-o", str(out))
+    assert passing.exit_code == ExitCode.OK
+    assert failing.exit_code == ExitCode.FINDINGS
+    assert "match --fail-on warning" in failing.stderr
+    data = json.loads(out.read_text(encoding="utf-8"))
+    codes = {(f["code"], tuple(f["serials"])) for f in data["findings"]}
+    assert ("dangling-reference", (MISSING_SERIAL, "MOD-16S-0312")) in codes
+    assert data["summary"]["units"] == 80
+    assert len(data["timeline"]) == 79
+
+
+def test_audit_rejects_unknown_fail_on_values(server: Any) -> None:
+    result = run(server, "audit", DEMO_START, "--fail-on", "bogus")
+    assert result.exit_code == ExitCode.USAGE
+    assert "bogus" in result.stderr
+    assert server.total_requests == 0
+
+
+def test_audit_filter_by_part_keeps_findings_about_that_part(server: Any) -> None:
+    result = run(server, "audit", DEMO_START, "--part", "PCB-CONTACTOR", "-f", "json", "-q")
+    data = json.loads(result.stdout)
+    assert {f["code"] for f in data["findings"]} == {"failed-run-installed"}
+    assert {e["serial"] for e in data["timeline"]} == {
+        "PCB-CTR-1180",
+        "BMS-R48-0031",
+        "ESS-R48-0007",
+    }
+
+
+def test_summary_json_counts(server: Any) -> None:
+    data = json.loads(run(server, "summary", DEMO_START, "-f", "json", "-q").stdout)
+    assert data["units"] == 80
+    assert data["by_outcome"]["FAIL"] == 1
+    assert data["by_status"] == {"ok": 79, "not_found": 1}
+    assert data["widest"] == {"serial": "MOD-16S-0312", "children": 18}
+    assert data["findings"] == 8
+
+
+def test_export_text_is_the_default_on_stdout_and_summary_on_stderr(server: Any) -> None:
+    result = run(server, "export", DEMO_START)
+    assert result.stdout.startswith("ESS-R48-0007 ESS-R48 rev B PASS")
+    assert "top-level assembly" in result.stderr and "ESS-R48" not in result.stdout.splitlines()[1]
