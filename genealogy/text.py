@@ -5,8 +5,13 @@ from __future__ import annotations
 import re
 
 _UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff\ud800-\udfff]"
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069"
+    "\ufeff\ufffe\uffff\ud800-\udfff]"
 )
+"""C0/C1 controls, zero-width and invisible characters, every bidi control, the BOM, lone
+surrogates, and U+FFFE/U+FFFF: the last two are not XML characters, so Graphviz rejects them in
+a label and no SVG may hold them.
+"""
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -15,7 +20,8 @@ def _escape(match: re.Match[str]) -> str:
 
 
 def printable(text: str) -> str:
-    """`text` with every control, invisible-formatting or lone-surrogate character made visible.
+    """`text` with every control, invisible-formatting, non-XML or lone-surrogate character made
+    visible as a `\\xNN` / `\\uNNNN` escape.
 
     A record's serial number or part name may hold ANSI escapes or newlines; shown raw they
     could rewrite a terminal, forge lines in a log or break a DOT/SVG/Mermaid document.

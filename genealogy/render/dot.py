@@ -2,6 +2,11 @@
 
 Node IDs are generated (`u0`, `u1`, ...) and every text from the data goes into HTML-like
 labels, escaped, so no serial or part name can end a string, add an attribute or inject markup.
+
+Graphviz (2.43) rejects an HTML-like label longer than 16384 bytes and an empty element such as
+`<B></B>`, so every text is clipped to a length that keeps a whole label well under that limit
+(one character of data becomes at most 7 bytes: `\\u202e` once its backslash is doubled), and
+an empty serial number is shown as a placeholder.
 """
 
 from __future__ import annotations
@@ -50,13 +55,27 @@ def build(graph: nx.DiGraph) -> graphviz.Digraph:
     return dot
 
 
-def _e(value: object) -> str:
-    """Escape text for an HTML-like label."""
-    return html.escape(shown(value), quote=True)
+SERIAL_LIMIT = 500
+"""Characters of a serial number shown in a label; longer ones end with `…`."""
+TEXT_LIMIT = 200
+"""Characters shown of a part number, part name, revision or outcome."""
+REASON_LIMIT = 60
+"""Characters shown of the reason a unit was not fetched."""
+EMPTY_SERIAL = "<I>(empty serial number)</I>"
+
+
+def _e(value: object, limit: int = TEXT_LIMIT) -> str:
+    """Escape text for an HTML-like label, clipped to `limit` characters of the data.
+
+    Graphviz expands `\\N`, `\\G`, `\\E`... (node, graph, edge names) and `\\\\` even in HTML-like
+    labels, after decoding entities: a doubled backslash is the only way to show one.
+    """
+    text = "" if value is None else str(value)
+    return html.escape(shown(_short(text, limit)), quote=True).replace("\\", "\\\\")
 
 
 def _label(serial: str, attrs: dict[str, Any]) -> str:
-    lines = [f"<B>{_e(serial)}</B>"]
+    lines = [f"<B>{_e(serial, SERIAL_LIMIT) or EMPTY_SERIAL}</B>"]
     part = " · ".join(_e(v) for v in (attrs.get("part_number"), attrs.get("part_name")) if v)
     if part:
         lines.append(part)
@@ -69,11 +88,11 @@ def _label(serial: str, attrs: dict[str, Any]) -> str:
         details.append(f"<I>{_e(attrs.get('status', '').replace('_', ' '))}</I>")
     lines.append(" · ".join(details))
     if attrs.get("reason") and attrs.get("status") != "not_found":
-        lines.append(f'<FONT POINT-SIZE="8">{_e(_short(attrs["reason"]))}</FONT>')
+        lines.append(f'<FONT POINT-SIZE="8">{_e(attrs["reason"], REASON_LIMIT)}</FONT>')
     return "<" + "<BR/>".join(lines) + ">"
 
 
-def _short(text: str, limit: int = 60) -> str:
+def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -90,7 +109,7 @@ def _node_style(attrs: dict[str, Any]) -> dict[str, str]:
 
 def _title(graph: nx.DiGraph) -> str:
     start = graph.graph.get("start")
-    return f"<Assembly around <B>{_e(start)}</B>>" if start else "Assembly"
+    return f"<Assembly around <B>{_e(start, SERIAL_LIMIT)}</B>>" if start else "Assembly"
 
 
 def _add_legend(dot: graphviz.Digraph) -> None:

@@ -7,6 +7,7 @@ particular the API key, is ever stored. The file is readable by its owner only.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import time
@@ -79,14 +80,14 @@ class UnitCache:
         if status == "not_found":
             return NotFound(reason or "not found")
         try:
-            return Fetched(Unit.model_validate_json(record), cached=True)
-        except pydantic.ValidationError:
+            return Fetched(Unit.model_validate(json.loads(record)), cached=True)
+        except (pydantic.ValidationError, ValueError):
             return None  # written by an incompatible version: fetch it again
 
     def store(self, base_url: str, serial: str, outcome: Fetched | NotFound) -> None:
         values: tuple[str, str | None, str | None]
         if isinstance(outcome, Fetched):
-            values = ("ok", outcome.unit.model_dump_json(), None)
+            values = ("ok", json.dumps(outcome.unit.model_dump(mode="json")), None)
         else:
             values = ("not_found", None, outcome.reason)
         self._db.execute(
