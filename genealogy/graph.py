@@ -21,10 +21,11 @@ CLASSES = (*(o.lower() for o in OUTCOMES), UNKNOWN, NOT_FETCHED)
 
 def build_graph(result: CrawlResult) -> nx.DiGraph:
     graph = nx.DiGraph()
-    for state in result.units.values():
+    states = sorted(result.units.values(), key=lambda state: state.serial)  # stable exports
+    for state in states:
         graph.add_node(state.serial, **node_attributes(state, state.serial == result.start))
-    for state in result.units.values():
-        for parent, child in _declared_links(state):
+    for state in states:
+        for parent, child in sorted(_declared_links(state)):
             if parent in result.units and child in result.units:
                 _add_link(graph, parent, child, declared_by_parent=parent == state.serial)
     graph.graph.update(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import logging
 import random
 import time
 from dataclasses import dataclass
@@ -27,6 +28,9 @@ from genealogy.errors import KEY_HINT, Forbidden, KeyRejected, MissingApiKey
 from genealogy.models import ApiError, Unit
 from genealogy.sources import Counters, Failed, Fetched, FetchOutcome, NotFound
 from genealogy.sources.ratelimit import RateLimiter
+from genealogy.text import shown
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://www.tofupilot.app/api"
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -151,7 +155,7 @@ class HttpSource:
             stop=stop_after_attempt(self.settings.retries + 1),
             wait=self._wait,
             retry=retry_if_exception_type(_Retryable),
-            before_sleep=self._count_retry,
+            before_sleep=lambda state: self._on_retry(serial, state),
             reraise=True,
         )
         try:
@@ -171,8 +175,12 @@ class HttpSource:
         exponential = backoff * 2.0 ** min(state.attempt_number - 1, 30)
         return min(exponential + random.uniform(0, backoff), MAX_BACKOFF)
 
-    def _count_retry(self, state: RetryCallState) -> None:
+    def _on_retry(self, serial: str, state: RetryCallState) -> None:
         self.counters.retries += 1
+        exc = state.outcome.exception() if state.outcome else None
+        reason = exc.reason if isinstance(exc, _Retryable) else "an error"
+        pause = state.next_action.sleep if state.next_action else 0.0
+        log.info("%s: %s; retry %d in %.1f s", shown(serial), reason, state.attempt_number, pause)
 
     async def _attempt(self, serial: str) -> FetchOutcome:
         url = unit_url(self.settings.base_url, serial)
@@ -191,6 +199,7 @@ class HttpSource:
                 return Failed(self._text(f"could not decode the response body: {exc}"))
             except _BodyTooLarge:
                 return Failed(f"response larger than {MAX_BODY_BYTES // 1024 // 1024} MiB")
+        log.debug("GET %s -> %d (%d bytes)", shown(url), response.status_code, len(body))
         return self._interpret(serial, response, body)
 
     def _interpret(self, serial: str, response: httpx.Response, body: bytes) -> FetchOutcome:
