@@ -13,6 +13,7 @@ import re
 import secrets
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
@@ -37,12 +38,14 @@ from genealogy.queries import (
     trace,
     validate_selectors,
 )
+from genealogy.redact import redact, secret_forms
 from genealogy.render import RenderOptions
 from genealogy.report import crawl_summary, exit_code_for
 from genealogy.runner import CrawlOptions, run_crawl
 from genealogy.sources import Counters
 from genealogy.sources.cache import default_cache_path
 from genealogy.sources.http import DEFAULT_BASE_URL
+from genealogy.text import printable
 
 log = logging.getLogger("genealogy")
 
@@ -160,6 +163,9 @@ def crawl_options(command: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("-q", "--quiet", is_flag=True, help="No progress line and no summary."),
         click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv: debug)."),
+        click.option(
+            "--debug", is_flag=True, help="Like -vv, and show the traceback of an internal error."
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -185,8 +191,8 @@ def _options_from(params: dict[str, Any]) -> CrawlOptions:
     )
 
 
-def _setup_logging(verbosity: int) -> None:
-    level = logging.WARNING - 10 * min(verbosity, 2)
+def _setup_logging(verbosity: int, debug: bool) -> None:
+    level = logging.DEBUG if debug else logging.WARNING - 10 * min(verbosity, 2)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     log.handlers[:] = [handler]
@@ -195,7 +201,7 @@ def _setup_logging(verbosity: int) -> None:
 
 def _crawl(params: dict[str, Any]) -> tuple[CrawlResult, nx.DiGraph]:
     """Crawl as the options say and build the graph; errors propagate as GenealogyError."""
-    _setup_logging(params["verbose"])
+    _setup_logging(params["verbose"], params["debug"])
     options = _options_from(params)
     counters = Counters()
     progress = Progress(counters, enabled=None if not params["quiet"] else False)
@@ -207,12 +213,15 @@ def _crawl(params: dict[str, Any]) -> tuple[CrawlResult, nx.DiGraph]:
 
 
 def _fail(error: GenealogyError) -> NoReturn:
-    click.echo(f"genealogy: {error}", err=True)
+    click.echo(f"genealogy: {printable(str(error))}", err=True)
     sys.exit(error.exit_code)
 
 
 def reports_errors(command: Callable[..., None]) -> Callable[..., None]:
-    """Turn GenealogyError into its message and exit code, never a traceback."""
+    """Turn errors into one message and an exit code: a traceback only with --debug.
+
+    Whatever is printed passes through redaction, so not even a bug can show the API key.
+    """
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> None:
@@ -223,6 +232,16 @@ def reports_errors(command: Callable[..., None]) -> Callable[..., None]:
         except KeyboardInterrupt:
             click.echo("genealogy: interrupted.", err=True)
             sys.exit(ExitCode.INTERRUPTED)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:  # a bug: say so plainly
+            if kwargs.get("debug"):
+                detail = traceback.format_exc()
+            else:
+                detail = f"{type(error).__name__}: {error} (--debug shows the traceback)"
+            detail = redact(detail, secret_forms(kwargs.get("api_key")))
+            click.echo(f"genealogy: internal error, please report it: {detail}", err=True)
+            sys.exit(ExitCode.INTERNAL)
 
     return wrapper
 

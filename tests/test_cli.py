@@ -252,3 +252,27 @@ def test_demo_writes_every_export_with_every_unit(tmp_path: Path) -> None:
     assert set(graph) <= svg_texts(svg)
     for name in ("genealogy.json", "genealogy.dot", "genealogy.svg"):
         assert str(tmp_path / name) in result.output
+
+
+def test_a_bug_is_one_redacted_line_and_exit_1(
+    server: LocalTofuPilot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unexpected exception (simulated: no real input produces one) never shows the key."""
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError(f"boom near Bearer {API_KEY}")
+
+    monkeypatch.setattr("genealogy.cli.build_graph", broken)
+    plain = run(server, "export", DEMO_START, "--no-cache", "-q")
+    debug = run(server, "export", DEMO_START, "--no-cache", "-q", "--debug")
+    assert plain.exit_code == debug.exit_code == ExitCode.INTERNAL
+    assert "internal error" in plain.stderr and "RuntimeError: boom" in plain.stderr
+    assert "Traceback" not in plain.stderr and "Traceback" in debug.stderr
+    assert API_KEY not in plain.output + debug.output
+    assert "***" in plain.stderr
+
+
+def test_debug_logs_every_request_without_the_key(server: LocalTofuPilot) -> None:
+    result = run(server, "export", DEMO_START, "--no-cache", "--debug", "-f", "json")
+    assert result.stderr.count("GET http://127.0.0.1") == 80
+    assert API_KEY not in result.output

@@ -26,6 +26,7 @@ from tenacity import (
 from genealogy import __version__
 from genealogy.errors import KEY_HINT, Forbidden, KeyRejected, MissingApiKey
 from genealogy.models import ApiError, Unit
+from genealogy.redact import redact, secret_forms
 from genealogy.sources import Counters, Failed, Fetched, FetchOutcome, NotFound
 from genealogy.sources.ratelimit import RateLimiter
 from genealogy.text import shown
@@ -105,7 +106,7 @@ class HttpSource:
         self._limiter = RateLimiter(self.settings.rate)
         # requests wait for a connection here, before their timeout starts, not in httpx's pool
         self._slots = asyncio.Semaphore(max(1, self.settings.concurrency))
-        self._secrets = _secret_forms(api_key)
+        self._secrets = secret_forms(api_key)
         self._client = httpx.AsyncClient(
             headers={
                 "Authorization": f"Bearer {api_key}",
@@ -269,19 +270,11 @@ class HttpSource:
 
     def _redact(self, text: str) -> str:
         """A server may echo request headers back: the key never leaves through our messages."""
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return redact(text, self._secrets)
 
     def _text(self, text: str, limit: int = REASON_LIMIT) -> str:
         """Server-provided text fit for a reason: redacted first, then cut to `limit`."""
         return _clip(self._redact(text), limit)
-
-
-def _secret_forms(api_key: str) -> tuple[str, ...]:
-    """The key as a server might echo it: as sent, and percent-encoded."""
-    forms = {api_key, quote(api_key, safe=""), quote(api_key)}
-    return tuple(sorted(forms, key=len, reverse=True))
 
 
 def _without_lone_surrogates(value: Any) -> Any:
