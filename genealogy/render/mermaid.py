@@ -67,7 +67,13 @@ def build(graph: nx.DiGraph, direction: str = "TD") -> str:
 def escape(value: object, limit: int = TEXT_LIMIT) -> str:
     """Text for inside a double-quoted Mermaid label, clipped to `limit` characters of data."""
     text = shown(_short("" if value is None else str(value), limit))
-    return "".join(char if char in SAFE else NAMED.get(char) or f"#{ord(char)};" for char in text)
+    body = text.strip(" ")
+    lead, trail = len(text) - len(text.lstrip(" ")), len(text) - len(text.rstrip(" "))
+    escaped = "".join(
+        char if char in SAFE else NAMED.get(char) or f"#{ord(char)};" for char in body
+    )
+    # Mermaid trims labels: spaces at the edges go as entities, which it decodes after the trim
+    return "#32;" * lead + escaped + "#32;" * (trail if body else 0)
 
 
 def label(serial: str, attrs: dict[str, Any]) -> str:

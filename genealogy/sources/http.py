@@ -38,6 +38,7 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 60.0
 """A server asking for a longer pause gets this much; the attempt budget still bounds the wait."""
 MAX_BODY_BYTES = 8 * 1024 * 1024
+NOT_FOLLOWED = "not followed, so the API key is only ever sent to the configured base URL"
 REASON_LIMIT = 300
 MAX_BACKOFF = 30.0
 
@@ -194,6 +195,10 @@ class HttpSource:
                         body = await _read_limited(response)
             except (TimeoutError, httpx.TimeoutException) as exc:
                 raise _Retryable(f"no answer within {self.settings.timeout:g} s") from exc
+            except httpx.RemoteProtocolError as exc:
+                if "location header" in str(exc).lower():  # httpx could not parse a redirect
+                    return Failed(f"redirect to an invalid Location: {NOT_FOLLOWED}")
+                raise _Retryable(self._text(f"network error: {exc!r}")) from exc
             except httpx.TransportError as exc:
                 raise _Retryable(self._text(f"network error: {exc!r}")) from exc
             except httpx.DecodingError as exc:
@@ -231,10 +236,7 @@ class HttpSource:
             raise _Retryable(f"HTTP {status}{detail}", retry_after)
         if 300 <= status < 400:
             target = self._text(response.headers.get("Location", "nowhere"), limit=120)
-            return Failed(
-                f"HTTP {status} redirect to {target}: not followed, so the API key "
-                "is only ever sent to the configured base URL"
-            )
+            return Failed(f"HTTP {status} redirect to {target}: {NOT_FOLLOWED}")
         return Failed(f"HTTP {status}{detail}")
 
     def _parse_unit(self, response: httpx.Response, body: bytes) -> FetchOutcome:
