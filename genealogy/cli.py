@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+import httpx
 import networkx as nx
 
 from genealogy import __version__, render
@@ -38,6 +39,7 @@ from genealogy.queries import (
     trace,
     validate_selectors,
 )
+from genealogy.queries.filters import OUTCOME_FILTERS
 from genealogy.redact import redact, secret_forms
 from genealogy.render import RenderOptions
 from genealogy.report import crawl_summary, exit_code_for
@@ -69,6 +71,21 @@ class DurationType(click.ParamType):  # type: ignore[type-arg]
         return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
+def _base_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """An http(s) URL with a host; a warning when the key would travel unencrypted."""
+    try:
+        url = httpx.URL(value)
+    except httpx.InvalidURL as error:
+        raise click.BadParameter(f"{printable(value)!r} is not a URL: {error}") from error
+    if url.scheme not in ("http", "https") or not url.host:
+        raise click.BadParameter(
+            f"{printable(value)!r} is not an http(s) URL like {DEFAULT_BASE_URL}"
+        )
+    if url.scheme == "http" and url.host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("--base-url uses plain http: the API key would cross the network unencrypted")
+    return value
+
+
 def crawl_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options every crawling command shares: connection, crawl shape, cache, verbosity."""
     options = [
@@ -79,6 +96,7 @@ def crawl_options(command: Callable[..., Any]) -> Callable[..., Any]:
             default=DEFAULT_BASE_URL,
             show_default=True,
             show_envvar=True,
+            callback=_base_url,
             help="TofuPilot API base URL.",
         ),
         click.option(
@@ -88,18 +106,8 @@ def crawl_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="TofuPilot API key (prefer the environment variable: "
             "command lines are visible to other users).",
         ),
-        click.option(
-            "--up",
-            "direction",
-            flag_value=Direction.UP,
-            help="Only the ancestors: the assemblies that contain SERIAL.",
-        ),
-        click.option(
-            "--down",
-            "direction",
-            flag_value=Direction.DOWN,
-            help="Only the descendants: what SERIAL is made of.",
-        ),
+        click.option("--up", is_flag=True, help="Only the ancestors: what contains SERIAL."),
+        click.option("--down", is_flag=True, help="Only the descendants: what SERIAL is made of."),
         click.option(
             "--max-depth",
             type=click.IntRange(min=0),
@@ -175,10 +183,18 @@ def crawl_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def _options_from(params: dict[str, Any]) -> CrawlOptions:
     if params["offline"] and params["no_cache"]:
         raise click.UsageError("--offline reads the cache, so it cannot go with --no-cache.")
+    if params["offline"] and params["refresh"]:
+        raise click.UsageError("--refresh fetches again, so it cannot go with --offline.")
+    if params["up"] and params["down"]:
+        raise click.UsageError("--up and --down exclude each other; give neither for both.")
     return CrawlOptions(
         base_url=params["base_url"],
-        api_key=params["api_key"],
-        direction=Direction(params["direction"] or Direction.BOTH),
+        api_key=params["api_key"].strip() if params["api_key"] else None,
+        direction=Direction.UP
+        if params["up"]
+        else Direction.DOWN
+        if params["down"]
+        else Direction.BOTH,
         limits=Limits(params["max_depth"], params["max_units"]),
         concurrency=params["concurrency"],
         retries=params["retries"],
@@ -212,8 +228,9 @@ def _crawl(params: dict[str, Any]) -> tuple[CrawlResult, nx.DiGraph]:
     return result, build_graph(result)
 
 
-def _fail(error: GenealogyError) -> NoReturn:
-    click.echo(f"genealogy: {printable(str(error))}", err=True)
+def _fail(error: GenealogyError, api_key: str | None = None) -> NoReturn:
+    message = redact(printable(str(error)), secret_forms(api_key))
+    click.echo(f"genealogy: {message}", err=True)
     sys.exit(error.exit_code)
 
 
@@ -228,7 +245,7 @@ def reports_errors(command: Callable[..., None]) -> Callable[..., None]:
         try:
             command(*args, **kwargs)
         except GenealogyError as error:
-            _fail(error)
+            _fail(error, kwargs.get("api_key"))
         except KeyboardInterrupt:
             click.echo("genealogy: interrupted.", err=True)
             sys.exit(ExitCode.INTERRUPTED)
@@ -275,7 +292,7 @@ def view_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--outcome",
             "outcomes",
             multiple=True,
-            callback=_split,
+            callback=_outcomes,
             help="Only units with this outcome, and the assemblies above them: pass, fail, "
             "error, timeout, aborted, unknown, not_found, not_fetched. Repeat or comma-separate.",
         ),
@@ -322,6 +339,18 @@ def tree_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def _split(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(item.strip() for value in values for item in value.split(",") if item.strip())
+
+
+def _outcomes(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> tuple[str, ...]:
+    outcomes = tuple(item.lower() for item in _split(ctx, param, values))
+    unknown = [item for item in outcomes if item not in OUTCOME_FILTERS]
+    if unknown:
+        raise click.BadParameter(
+            f"{', '.join(map(repr, unknown))}: choose from {', '.join(OUTCOME_FILTERS)}"
+        )
+    return outcomes
 
 
 def _filtered(graph: nx.DiGraph, params: dict[str, Any], keep: tuple[str, ...] = ()) -> nx.DiGraph:
@@ -606,10 +635,9 @@ DEMO_FORMATS = {
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
 @click.option(
     "--api-key",
-    envvar="TOFUPILOT_API_KEY",
     default="demo-key",
     show_default=True,
-    help="The key clients must send.",
+    help="The key clients must send (not your TofuPilot key).",
 )
 @click.option(
     "--latency", type=click.FloatRange(min=0), default=0.0, help="Seconds added to every answer."
@@ -624,13 +652,24 @@ def serve(
     from genealogy.datasets import factory
     from genealogy.localserver import LocalTofuPilot, load_units
 
-    units = load_units(data) if data else factory()
-    server = LocalTofuPilot(
-        units, api_key=api_key, latency=latency, rate_limit=rate_limit, port=port
-    )
+    try:
+        units = load_units(data) if data else factory()
+    except (ValueError, KeyError, TypeError) as error:
+        raise click.BadParameter(
+            f"not a JSON list of unit records: {error}", param_hint="--data"
+        ) from error
+    try:
+        server = LocalTofuPilot(
+            units, api_key=api_key, latency=latency, rate_limit=rate_limit, port=port
+        )
+    except OSError as error:
+        raise click.UsageError(
+            f"Cannot listen on 127.0.0.1:{port} ({error.strerror}): choose another --port."
+        ) from error
     click.echo(f"Serving {len(units)} units on {server.url} (Ctrl-C to stop)")
     click.echo(
-        f"Try: TOFUPILOT_URL={server.url} genealogy export <SERIAL> --api-key <KEY> -o tree.svg"
+        f"Try: TOFUPILOT_URL={server.url} TOFUPILOT_API_KEY={api_key} "
+        "genealogy tree <SERIAL> --no-cache"
     )
     server.start()
     try:

@@ -31,7 +31,7 @@ class Status(StrEnum):
     UNEXPLORED = "unexplored"  # referenced, but not fetched because of a limit or an interruption
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class UnitState:
     """What the crawl learned about one serial number."""
 
@@ -43,6 +43,9 @@ class UnitState:
     ref: UnitRef | None = None  # how another unit described it; all we know when not fetched
     cached: bool = False
 
+    def __repr__(self) -> str:
+        return f"UnitState({self.serial!r}, {self.status}, depth={self.depth})"
+
 
 @dataclass(frozen=True, slots=True)
 class Limits:
@@ -50,7 +53,7 @@ class Limits:
     max_units: int | None = None
 
 
-@dataclass
+@dataclass(repr=False)
 class CrawlResult:
     start: str
     direction: Direction
@@ -59,6 +62,12 @@ class CrawlResult:
     seconds: float = 0.0
     interrupted: bool = False
     limits: Limits = field(default_factory=Limits)
+
+    def __repr__(self) -> str:  # short: the units may be many thousands
+        return (
+            f"CrawlResult(start={self.start!r}, units={len(self.units)}, "
+            f"interrupted={self.interrupted})"
+        )
 
     def failed(self, strict: bool = False) -> list[UnitState]:
         """Units whose record is missing for a reason other than a limit."""
@@ -147,6 +156,7 @@ class Crawler:
                 await self._visit(state)
             finally:
                 self._queue.task_done()
+            await asyncio.sleep(0)  # a cache hit never waits: let Ctrl-C and the others in
 
     async def _visit(self, state: UnitState) -> None:
         outcome = await self.source.get(state.serial)

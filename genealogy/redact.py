@@ -11,7 +11,13 @@ def secret_forms(api_key: str | None) -> tuple[str, ...]:
     """The key as it may show up in text: as sent, and percent-encoded; longest first."""
     if not api_key:
         return ()
-    forms = {api_key, quote(api_key, safe=""), quote(api_key)}
+    forms = {
+        api_key,
+        quote(api_key, safe=""),
+        quote(api_key),
+        repr(api_key)[1:-1],  # as quoted inside another object's repr
+        repr(api_key.encode("utf-8", "backslashreplace"))[2:-1],
+    }
     return tuple(sorted(forms, key=len, reverse=True))
 
 

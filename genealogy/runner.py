@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from genealogy.crawler import Crawler, CrawlResult, Direction, Limits
+from genealogy.errors import StartUnreachable
 from genealogy.sources import Counters, UnitSource
-from genealogy.sources.cache import CachedSource, UnitCache
+from genealogy.sources.cache import CachedSource, CacheUnavailable, UnitCache
 from genealogy.sources.http import DEFAULT_BASE_URL, HttpSettings, HttpSource
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -47,10 +51,18 @@ async def open_source(options: CrawlOptions, counters: Counters) -> AsyncIterato
             )
             http = await stack.enter_async_context(HttpSource(options.api_key, settings, counters))
         if options.cache_path is None:
-            assert http is not None, "offline needs a cache"
+            if http is None:
+                raise ValueError("offline crawling needs a cache_path")
             yield http
             return
-        cache = stack.enter_context(UnitCache(options.cache_path))
+        try:
+            cache = stack.enter_context(UnitCache(options.cache_path))
+        except CacheUnavailable as exc:
+            if http is None:
+                raise StartUnreachable(f"{exc}; --offline has nothing to read from.") from exc
+            log.warning("%s: continuing without the cache", exc)
+            yield http
+            return
         yield CachedSource(
             cache,
             options.base_url,
@@ -71,7 +83,9 @@ def run_crawl(
     counters = counters or Counters()
     crawlers: list[Crawler] = []
 
-    async def main() -> CrawlResult:
+    async def main() -> None:
+        # Returns nothing on purpose: asyncio.run may repr() a returned value while shutting
+        # down, and the repr of a large crawl costs seconds. The result is read off the crawler.
         async with open_source(options, counters) as source:
             crawler = Crawler(
                 source,
@@ -82,13 +96,16 @@ def run_crawl(
                 on_progress=on_progress,
             )
             crawlers.append(crawler)
-            return await crawler.crawl(start)
+            await crawler.crawl(start)
 
     try:
-        return asyncio.run(main())
+        asyncio.run(main())
     except KeyboardInterrupt:
         result = crawlers[0].result if crawlers else None
         if result is None:
             raise
         result.interrupted = True
         return result
+    result = crawlers[0].result
+    assert result is not None, "a finished crawl always has a result"
+    return result

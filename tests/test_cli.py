@@ -276,3 +276,46 @@ def test_debug_logs_every_request_without_the_key(server: LocalTofuPilot) -> Non
     result = run(server, "export", DEMO_START, "--no-cache", "--debug", "-f", "json")
     assert result.stderr.count("GET http://127.0.0.1") == 80
     assert API_KEY not in result.output
+
+
+def test_key_with_a_trailing_line_end_works_and_an_unsendable_key_is_refused(
+    server: LocalTofuPilot,
+) -> None:
+    trailing = run(server, "export", DEMO_START, "--no-cache", "-q", key=API_KEY + "\n")
+    inner = run(server, "export", DEMO_START, "--no-cache", key="tp live\x1bkey")
+    assert trailing.exit_code == ExitCode.OK
+    assert inner.exit_code == ExitCode.NO_API_KEY
+    assert "TOFUPILOT_API_KEY" in inner.stderr and "tp live" not in inner.output
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["--outcome", "fial"], "'fial'"),
+        (["--base-url", "localhost:1/api"], "not an http(s) URL"),
+        (["--base-url", "http://[::1/api"], "not a URL"),
+        (["--up", "--down"], "--up and --down"),
+        (["--offline", "--refresh"], "--refresh"),
+    ],
+)
+def test_contradictory_or_malformed_options_are_usage_errors(
+    server: LocalTofuPilot, args: list[str], complaint: str
+) -> None:
+    result = run(server, "export", DEMO_START, *args)
+    assert result.exit_code == ExitCode.USAGE
+    assert complaint in result.stderr
+    assert server.total_requests == 0
+
+
+def test_an_unusable_cache_file_is_skipped_with_a_warning(
+    server: LocalTofuPilot, tmp_path: Path
+) -> None:
+    broken = tmp_path / "cache.sqlite3"
+    broken.write_bytes(b"this is not an SQLite database" * 100)
+    result = run(server, "export", DEMO_START, "--cache", str(broken), "-f", "json")
+    assert result.exit_code == ExitCode.OK
+    assert "continuing without the cache" in result.stderr
+    assert len(json.loads(result.stdout)["nodes"]) == 80
+    offline = run(server, "export", DEMO_START, "--cache", str(broken), "--offline")
+    assert offline.exit_code == ExitCode.UNREACHABLE
+    assert "--offline has nothing to read from" in offline.stderr

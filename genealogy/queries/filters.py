@@ -30,6 +30,15 @@ import networkx as nx
 from genealogy.graph import NOT_FETCHED, UNKNOWN, roots
 from genealogy.models import OUTCOMES
 
+OUTCOME_FILTERS = (
+    *(outcome.lower() for outcome in OUTCOMES),
+    UNKNOWN,
+    "not_found",
+    "unexplored",
+    NOT_FETCHED,
+)
+"""Every value `--outcome` accepts (`error` covers ERROR runs and fetch errors alike)."""
+
 
 def outcome_keys(attrs: dict[str, Any]) -> set[str]:
     """Every lower-case outcome value a unit matches."""
@@ -67,9 +76,7 @@ def filter_graph(
             if (wanted is not None and outcome_keys(attrs) & wanted)
             or (part_set is not None and attrs.get("part_number") in part_set)
         }
-    kept = set(matched) | {node for node in keep if node in graph}
-    for node in set(kept):
-        kept |= nx.ancestors(graph, node)
+    kept = _with_ancestors(graph, set(matched) | {node for node in keep if node in graph})
     result = nx.DiGraph()
     result.graph.update(_copy(graph.graph))
     result.add_nodes_from((n, _copy(a)) for n, a in graph.nodes(data=True) if n in kept)
@@ -83,6 +90,18 @@ def filter_graph(
         "matched": sorted(matched),
     }
     return result
+
+
+def _with_ancestors(graph: nx.DiGraph, nodes: set[str]) -> set[str]:
+    """`nodes` and everything above them, in one walk up (linear in the graph's size)."""
+    seen = set(nodes)
+    stack = list(nodes)
+    while stack:
+        for parent in graph.predecessors(stack.pop()):
+            if parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return seen
 
 
 def _copy(value: Any) -> Any:

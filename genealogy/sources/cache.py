@@ -8,12 +8,14 @@ particular the API key, is ever stored. The file is readable by its owner only.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self, TypeVar
 
 import platformdirs
 import pydantic
@@ -32,7 +34,13 @@ CREATE TABLE IF NOT EXISTS units (
     PRIMARY KEY (base_url, serial)
 )
 """
-COMMIT_EVERY = 200
+_T = TypeVar("_T")
+BUSY_TIMEOUT_S = 30.0  # another genealogy process writing the same cache
+log = logging.getLogger(__name__)
+
+
+class CacheUnavailable(Exception):
+    """The cache file cannot be opened or used; the crawl goes on without it."""
 
 
 def default_cache_path() -> Path:
@@ -43,13 +51,18 @@ def default_cache_path() -> Path:
 class UnitCache:
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        os.close(fd)
-        os.chmod(path, 0o600)  # also tightens a file created by an older version
-        self._db = sqlite3.connect(path)
-        self._db.execute(SCHEMA)
-        self._pending = 0
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            os.close(fd)
+            os.chmod(path, 0o600)  # also tightens a file created by an older version
+            self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)
+            # WAL: readers never wait for a writer; each store is its own short transaction
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise CacheUnavailable(f"cannot use the cache {path}: {exc}") from exc
 
     def __enter__(self) -> Self:
         return self
@@ -63,8 +76,10 @@ class UnitCache:
         self.close()
 
     def close(self) -> None:
-        self._db.commit()
-        self._db.close()
+        try:
+            self._db.commit()
+        finally:
+            self._db.close()
 
     def lookup(self, base_url: str, serial: str, max_age: float | None) -> FetchOutcome | None:
         """The cached answer, if there is one younger than `max_age` seconds (any age if None)."""
@@ -90,14 +105,11 @@ class UnitCache:
             values = ("ok", json.dumps(outcome.unit.model_dump(mode="json")), None)
         else:
             values = ("not_found", None, outcome.reason)
-        self._db.execute(
-            "INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?)",
-            (_normalise(base_url), serial, *values, time.time()),
-        )
-        self._pending += 1
-        if self._pending >= COMMIT_EVERY:
-            self._db.commit()
-            self._pending = 0
+        with self._db:  # commits, or rolls back on error
+            self._db.execute(
+                "INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?)",
+                (_normalise(base_url), serial, *values, time.time()),
+            )
 
 
 def _storable(serial: str) -> bool:
@@ -134,18 +146,28 @@ class CachedSource:
         self.max_age = max_age if inner is not None else None
         self.refresh = refresh and inner is not None
         self.counters = counters or Counters()
+        self._usable = True
 
     async def get(self, serial: str) -> FetchOutcome:
         if not _storable(serial):  # SQLite cannot hold it; the API could not be asked either
             return Failed("serial number is not valid Unicode text (lone surrogate)")
-        if not self.refresh:
-            cached = self.cache.lookup(self.base_url, serial, self.max_age)
+        if not self.refresh and self._usable:
+            cached = self._guarded(self.cache.lookup, self.base_url, serial, self.max_age)
             if cached is not None:
                 self.counters.cache_hits += 1
                 return cached
         if self.inner is None:
             return Failed("not in the cache (offline): crawl once without --offline to fetch it")
         outcome = await self.inner.get(serial)
-        if isinstance(outcome, Fetched | NotFound):
-            self.cache.store(self.base_url, serial, outcome)
+        if isinstance(outcome, Fetched | NotFound) and self._usable:
+            self._guarded(self.cache.store, self.base_url, serial, outcome)
         return outcome
+
+    def _guarded(self, operation: Callable[..., _T], *args: Any) -> _T | None:
+        """A cache that fails mid-crawl (locked too long, disk full) is dropped, with a warning."""
+        try:
+            return operation(*args)
+        except sqlite3.Error as exc:
+            self._usable = False
+            log.warning("cache %s failed (%s): continuing without it", self.cache.path, exc)
+            return None

@@ -101,6 +101,12 @@ class HttpSource:
     ) -> None:
         if not api_key:
             raise MissingApiKey(f"No TofuPilot API key: {KEY_HINT}.")
+        if not all("!" <= char <= "~" for char in api_key):
+            raise MissingApiKey(
+                "The API key holds spaces, control or non-ASCII characters, which no HTTP "
+                "header can carry (a line end copied from a secrets file?): check "
+                "TOFUPILOT_API_KEY or --api-key."
+            )
         self._api_key = api_key
         self.settings = settings or HttpSettings()
         self.counters = counters or Counters()
@@ -198,9 +204,9 @@ class HttpSource:
             except httpx.RemoteProtocolError as exc:
                 if "location header" in str(exc).lower():  # httpx could not parse a redirect
                     return Failed(f"redirect to an invalid Location: {NOT_FOLLOWED}")
-                raise _Retryable(self._text(f"network error: {exc!r}")) from exc
+                raise _Retryable(self._text(f"network error: {_describe(exc)}")) from exc
             except httpx.TransportError as exc:
-                raise _Retryable(self._text(f"network error: {exc!r}")) from exc
+                raise _Retryable(self._text(f"network error: {_describe(exc)}")) from exc
             except httpx.DecodingError as exc:
                 return Failed(self._text(f"could not decode the response body: {exc}"))
             except _BodyTooLarge:
@@ -313,6 +319,12 @@ async def _read_limited(response: httpx.Response) -> bytes:
             raise _BodyTooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _describe(exc: Exception) -> str:
+    """The exception's class and message; never its repr, which may escape (and so hide from
+    redaction) what it quotes."""
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _parse_retry_after(value: str | None) -> float | None:
