@@ -5,7 +5,12 @@ set -euo pipefail
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"
-    elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        # asks for a password on a terminal; never hangs waiting for one in CI
+        if [ -t 0 ]; then sudo "$@"; else sudo -n "$@"; fi || {
+            echo "setup: 'sudo $*' failed; run it yourself, then run this again." >&2
+            exit 1
+        }
     else
         echo "setup: '$*' needs root; run it as root (or install sudo), then run this again." >&2
         exit 1
@@ -29,6 +34,9 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
 fi
 if ! command -v dot >/dev/null 2>&1; then
     apt_install graphviz
+fi
+if [ -d .venv ] && ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
+    rm -rf .venv  # a half-made environment from an interrupted run
 fi
 if [ ! -x .venv/bin/python ]; then
     if ! "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null; then

@@ -47,3 +47,15 @@ def private_cache_home(
 ) -> None:
     """No test reads or writes the user's real cache folder."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+
+
+@pytest.fixture(autouse=True)
+def quiet_genealogy_logger() -> Iterator[None]:
+    """The CLI points the `genealogy` logger at its stderr; undo that after each test."""
+    import logging
+
+    logger = logging.getLogger("genealogy")
+    handlers, level = list(logger.handlers), logger.level
+    yield
+    logger.handlers[:] = handlers
+    logger.setLevel(level)

@@ -40,11 +40,17 @@ def test_ctrl_c_writes_the_partial_graph_and_exits_130(make_server: Any, tmp_pat
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 20
-    while server.total_requests < 6 and time.monotonic() < deadline:
-        time.sleep(0.05)  # wait until the crawl is under way: root fetched, children in flight
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=20)
+    try:
+        deadline = time.monotonic() + 20
+        while server.total_requests < 6:  # wait until the root is in and children in flight
+            assert time.monotonic() < deadline, "the crawl never got under way"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
     assert process.returncode == ExitCode.INTERRUPTED, stderr
     assert "interrupted" in stderr
