@@ -275,7 +275,7 @@ def main() -> None:
       2  bad command-line usage
       3  output written, but some units could not be fetched (or were not found, with --strict)
       4  the start serial number was not found
-      5  no API key (set TOFUPILOT_API_KEY or pass --api-key)
+      5  no usable API key (set TOFUPILOT_API_KEY or pass --api-key)
       6  the API rejected the key (401)
       7  the key may not read units (403)
       8  the start unit could not be fetched (network, server errors, offline cache miss)
