@@ -250,8 +250,19 @@ def test_demo_writes_every_export_with_every_unit(tmp_path: Path) -> None:
     graph = load((tmp_path / "genealogy.json").read_text(encoding="utf-8"))
     assert graph.number_of_nodes() == 80
     assert set(graph) <= svg_texts(svg)
-    for name in ("genealogy.json", "genealogy.dot", "genealogy.svg"):
+    written = {path.name for path in tmp_path.iterdir()}
+    assert written == {
+        *(f"genealogy.{ext}" for ext in ("json", "dot", "svg", "mmd", "graphml", "csv")),
+        "tree.txt",
+        "trace.txt",
+        "audit.txt",
+        "audit.json",
+    }
+    for name in written:
         assert str(tmp_path / name) in result.output
+    assert "in MOD-16S-0313" in (tmp_path / "trace.txt").read_text(encoding="utf-8")
+    audit = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))
+    assert len(audit["findings"]) == 8
 
 
 def test_a_bug_is_one_redacted_line_and_exit_1(
