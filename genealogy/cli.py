@@ -413,6 +413,10 @@ def export_command(output: str, fmt: str | None, **params: Any) -> None:
     fmt = render.format_for(output, fmt) or _unknown_extension(output)
     if fmt in render.BINARY_FORMATS and output == "-" and sys.stdout.isatty():
         raise click.UsageError(f"{fmt.upper()} is binary: write it to a file with -o.")
+    if render.FORMATS[fmt] == "genealogy.render.svg":
+        from genealogy.render.svg import check_available
+
+        check_available()
     result, graph = _crawl(params)
     view = _filtered(graph, params)
     write(render.render(view, fmt, _render_options(params, output)), output)
@@ -598,7 +602,8 @@ def demo(out_dir: Path, start: str | None) -> None:
     graph = build_graph(result)
     report = audit(graph)
     click.echo(crawl_summary(result, strict=False))
-    click.echo(format_summary(summarise(graph, len(report.findings))))
+    summary = summarise(graph, len(report.findings))
+    click.echo(format_summary(summary))
     outputs: dict[str, Callable[[], str | bytes]] = {
         f"genealogy.{extension}": functools.partial(render.render, graph, fmt)
         for fmt, extension in DEMO_FORMATS.items()
@@ -606,7 +611,7 @@ def demo(out_dir: Path, start: str | None) -> None:
     outputs["tree.txt"] = lambda: render.render(graph, "text")
     outputs["trace.txt"] = lambda: _lines(format_trace(trace(graph, serial)))
     outputs["audit.txt"] = lambda: _lines(format_audit(report))
-    outputs["audit.json"] = lambda: _json(report.to_dict())
+    outputs["audit.json"] = lambda: _json({"summary": summary.to_dict(), **report.to_dict()})
     click.echo(f"Wrote to {out_dir}/:")
     for name, content in outputs.items():
         try:

@@ -76,8 +76,7 @@ class LocalTofuPilot:
         self._lock = threading.Lock()
         self._window = (0, 0)  # (second, requests in it) for the rate limit
         self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._httpd.daemon_threads = True
+        self._httpd = _Server((host, port), _handler_for(self))
         self._thread: threading.Thread | None = None
 
     @property
@@ -184,10 +183,22 @@ def _error(
     )
 
 
+class _Server(ThreadingHTTPServer):
+    """One thread per connection; with keep-alive a crawl needs `concurrency` threads in all."""
+
+    daemon_threads = True
+    request_queue_size = 128
+    """Listen backlog. The default (5) is smaller than a crawl's burst of new connections: the
+    kernel then drops handshakes, and each dropped one costs the client a 1 s retransmission."""
+
+
 def _handler_for(server: LocalTofuPilot) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the real service
-        disable_nagle_algorithm = True  # headers and body go out in separate writes
+        disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall between responses
+        wbufsize = -1
+        """Buffered: status line, headers and body leave in one write (`handle_one_request`
+        flushes after `do_GET`), so the client reads one segment, not two per response."""
 
         def do_GET(self) -> None:
             try:

@@ -28,12 +28,15 @@ def crawl_summary(result: CrawlResult, strict: bool) -> str:
     ]
     if result.interrupted:
         lines.append("interrupted: the output holds what was crawled so far")
-    problems = [s for s in result.units.values() if s.status is not Status.OK]
+    failed = {state.serial for state in result.failed(strict)}
+    problems = sorted(
+        (s for s in result.units.values() if s.status is not Status.OK),
+        key=lambda s: (s.serial not in failed, s.serial),  # failures first, then by serial
+    )
     for state in problems[:MAX_LISTED]:
-        mark = "✗" if state in result.failed(strict) else "·"
-        lines.append(
-            f"  {mark} {shown(state.serial)}: {shown(state.status)}: {shown(state.reason)}"
-        )
+        mark = "✗" if state.serial in failed else "·"
+        status, reason = shown(state.status), shown(state.reason)
+        lines.append(f"  {mark} {shown(state.serial)}: {status}: {reason}")
     if len(problems) > MAX_LISTED:
         lines.append(f"  ... and {len(problems) - MAX_LISTED} more (see the export's status field)")
     return "\n".join(lines)

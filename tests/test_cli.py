@@ -330,3 +330,12 @@ def test_an_unusable_cache_file_is_skipped_with_a_warning(
     offline = run(server, "export", DEMO_START, "--cache", str(broken), "--offline")
     assert offline.exit_code == ExitCode.UNREACHABLE
     assert "--offline has nothing to read from" in offline.stderr
+
+
+def test_missing_graphviz_fails_before_crawling(server: LocalTofuPilot, tmp_path: Path) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    result = run(server, "export", DEMO_START, "-o", str(tmp_path / "a.svg"), PATH=str(empty))
+    assert result.exit_code == ExitCode.OUTPUT_FAILED
+    assert "apt-get install graphviz" in result.stderr
+    assert server.total_requests == 0
