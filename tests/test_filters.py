@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import networkx as nx
 import pytest
 
 from genealogy.datasets import DEMO_START, factory
 from genealogy.localserver import LocalTofuPilot
 from genealogy.queries import filter_graph
+from tests.plant import crawl, plant_fixtures, serve
 from tests.records import unit
-from tests.test_audit import crawl, plant, plant_faults, serve
 
 SCENARIOS = [
     unit("OT", children=["OK1", "OK2"]),
@@ -20,16 +18,7 @@ SCENARIOS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def site() -> Iterator[LocalTofuPilot]:
-    server = serve([*plant(), *SCENARIOS], plant_faults())
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def plant_graph(site: LocalTofuPilot) -> nx.DiGraph:
-    return crawl(site, "C1")
+site, plant_graph = plant_fixtures(SCENARIOS)
 
 
 PASSED = {"R1", "R2", "M1", "M2", "C2", "S1", "K1", "X1", "X2", "X3"}

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import networkx as nx
-import pytest
 
 from genealogy.datasets import DEMO_START, MISSING_SERIAL, factory
 from genealogy.localserver import LocalTofuPilot
 from genealogy.queries import format_summary, summarise
+from tests.plant import crawl, plant_fixtures, serve
 from tests.records import unit
-from tests.test_audit import crawl, plant, plant_faults, serve
 
 SCENARIOS = [
     # QT -> QA -> QB <-> QC: the cycle counts as one level, so the depth is 2
@@ -29,16 +27,7 @@ SCENARIOS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def site() -> Iterator[LocalTofuPilot]:
-    server = serve([*plant(), *SCENARIOS], plant_faults())
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def plant_graph(site: LocalTofuPilot) -> nx.DiGraph:
-    return crawl(site, "C1")
+site, plant_graph = plant_fixtures(SCENARIOS)
 
 
 def test_plant_summary(plant_graph: nx.DiGraph) -> None:

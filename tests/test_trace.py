@@ -7,7 +7,6 @@ C2, failures at several depths, GHOST missing and BAD failing to fetch).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import networkx as nx
@@ -19,8 +18,8 @@ from genealogy.errors import GenealogyError
 from genealogy.localserver import LocalTofuPilot
 from genealogy.queries import UnknownSerial, format_trace, trace
 from genealogy.queries.trace import Trace
+from tests.plant import crawl, plant_fixtures, serve
 from tests.records import unit
-from tests.test_audit import crawl, plant, plant_faults, serve
 
 SCENARIOS = [
     # D reaches the top through B and through C: a diamond, so two paths to one top
@@ -34,16 +33,7 @@ SCENARIOS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def site() -> Iterator[LocalTofuPilot]:
-    server = serve([*plant(), *SCENARIOS], plant_faults())
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def plant_graph(site: LocalTofuPilot) -> nx.DiGraph:
-    return crawl(site, "C1")
+site, plant_graph = plant_fixtures(SCENARIOS)
 
 
 def paths(result: Trace) -> list[tuple[tuple[str, ...], str]]:
