@@ -32,6 +32,7 @@ from genealogy.localserver import Fault, LocalTofuPilot
 from genealogy.render import csv as csv_format
 from genealogy.render.json import load
 from genealogy.text import printable
+from tests.mermaid_parser import mermaid_parse, needs_mermaid
 from tests.records import unit
 from tests.strategies import (
     LEGEND_NODES,
@@ -443,29 +444,6 @@ def test_dot_holds_only_the_expected_nodes_and_edges(crawled: Crawled) -> None:
     ]
     assert len(data_edges) == EDGES
     assert all(e["tail"] in data_nodes and e["head"] in data_nodes for e in data_edges)
-
-
-PARSER = Path(__file__).parent / "mermaid" / "parse.mjs"
-NODE = shutil.which("node")
-needs_mermaid = pytest.mark.skipif(
-    NODE is None or not (PARSER.parent / "node_modules" / "mermaid").is_dir(),
-    reason="needs node and Mermaid: npm ci --prefix tests/mermaid",
-)
-
-
-def mermaid_parse(*sources: str) -> list[dict[str, Any]]:
-    """What Mermaid's own parser makes of each source, in one Node run (tests/mermaid/parse.mjs)."""
-    assert NODE is not None
-    done = subprocess.run(
-        [NODE, str(PARSER), "--json"],
-        input=json.dumps(list(sources)),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    results: list[dict[str, Any]] = json.loads(done.stdout)
-    return results
 
 
 @needs_mermaid

@@ -14,11 +14,7 @@ no control character but the line ends; so do the trace, audit, summary and craw
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -40,6 +36,7 @@ from genealogy.render import RenderOptions, mermaid, text
 from genealogy.report import crawl_summary
 from genealogy.text import printable
 from tests import strategies
+from tests.mermaid_parser import AVAILABLE, SKIP_REASON, mermaid_parse
 from tests.records import unit
 from tests.strategies import crawl_of
 
@@ -57,8 +54,6 @@ COLLECT = settings(
 )
 IN_PROCESS = settings(max_examples=100, deadline=None, suppress_health_check=_HEALTH)
 
-PARSER = Path(__file__).parent / "mermaid" / "parse.mjs"
-NODE = shutil.which("node")
 
 SERIAL_LIMIT, TEXT_LIMIT, REASON_LIMIT = 200, 100, 60
 """The clipping `genealogy.render.mermaid` documents."""
@@ -91,22 +86,6 @@ def expected_lines(serial: str, attrs: dict[str, Any]) -> list[str]:
         last = f"rev {printable(clipped(attrs['revision'], TEXT_LIMIT))} {DOT} {last}"
     lines.append(last)
     return lines
-
-
-def mermaid_parse(sources: list[str]) -> list[dict[str, Any]]:
-    """Mermaid's own verdict on each source, in one Node run (tests/mermaid/parse.mjs)."""
-    assert NODE is not None
-    done = subprocess.run(
-        [NODE, str(PARSER), "--json"],
-        input=json.dumps(sources),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    results: list[dict[str, Any]] = json.loads(done.stdout)
-    assert len(results) == len(sources)
-    return results
 
 
 LABELLED = ("part_number", "part_name", "revision", "run_outcome", "reason")
@@ -199,11 +178,11 @@ Verdicts = dict[str, list[tuple[nx.DiGraph, str, dict[str, Any]]]]
 @pytest.fixture(scope="module")
 def verdicts() -> Verdicts:
     """Generated and hand-made flowcharts with Mermaid's verdict on each, from one Node run."""
-    if NODE is None or not (PARSER.parent / "node_modules" / "mermaid").is_dir():
-        pytest.skip("needs node and Mermaid: npm ci --prefix tests/mermaid")
+    if not AVAILABLE:
+        pytest.skip(SKIP_REASON)
     groups = {"generated": generated_flowcharts(), "spaced": spaced_flowcharts()}
     flat = [item for flowcharts in groups.values() for item in flowcharts]
-    results = iter(mermaid_parse([source for _, source in flat]))
+    results = iter(mermaid_parse(*[source for _, source in flat]))
     return {
         name: [(graph, source, next(results)) for graph, source in flowcharts]
         for name, flowcharts in groups.items()

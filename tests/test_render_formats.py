@@ -7,12 +7,9 @@ import inspect
 import io
 import json
 import re
-import shutil
-import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -26,6 +23,7 @@ from genealogy.render import csv as csv_format
 from genealogy.runner import CrawlOptions, run_crawl
 from genealogy.text import printable, shown
 from tests.conftest import API_KEY
+from tests.mermaid_parser import mermaid_parse, needs_mermaid
 from tests.records import unit
 
 MakeServer = Callable[..., LocalTofuPilot]
@@ -344,29 +342,6 @@ def test_mermaid_labels_cannot_be_broken_by_the_data(hostile: nx.DiGraph) -> Non
     evil = labels[printable(HOSTILE_SERIAL)]
     assert evil[1] == f"P-1 \u00b7 {printable(hostile.nodes[HOSTILE_SERIAL]['part_name'])}"
     assert labels["ROOT"][1] == f"P-<i>#59; \u00b7 {SCRIPT}"
-
-
-PARSER = Path(__file__).parent / "mermaid" / "parse.mjs"
-NODE = shutil.which("node")
-needs_mermaid = pytest.mark.skipif(
-    NODE is None or not (PARSER.parent / "node_modules" / "mermaid").is_dir(),
-    reason="needs node and Mermaid: npm ci --prefix tests/mermaid",
-)
-
-
-def mermaid_parse(*sources: str) -> list[dict[str, Any]]:
-    """What Mermaid's own parser makes of each source (see tests/mermaid/parse.mjs)."""
-    assert NODE is not None
-    done = subprocess.run(
-        [NODE, str(PARSER), "--json"],
-        input=json.dumps(list(sources)),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    results: list[dict[str, Any]] = json.loads(done.stdout)
-    return results
 
 
 BROKEN = 'flowchart TD\n    n0["a"]"]\n'
