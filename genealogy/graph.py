@@ -65,6 +65,8 @@ def node_attributes(state: UnitState, is_start: bool) -> dict[str, Any]:
         )
         return attrs
     run = unit.created_during
+    if unit.serial_number != state.serial:
+        attrs["reported_serial"] = unit.serial_number
     attrs.update(
         unit_id=unit.id,
         part_number=unit.part.number,

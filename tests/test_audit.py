@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import networkx as nx
 import pytest
@@ -346,3 +347,15 @@ def test_unknown_selectors_are_rejected_with_the_valid_ones() -> None:
         matches(finding, ["cycles"])
     assert "child-after-parent-assembly" in str(caught.value)
     assert validate_selectors(["Any", "WARNING", "no-run"]) == ("any", "warning", "no-run")
+
+
+def test_a_record_answering_for_another_serial_is_reported(make_server: Any) -> None:
+    # The service normalised the serial's case: the child list says "m-1", the record "M-1".
+    answered = unit("M-1", parent="TOP")
+    top = unit("TOP", children=["m-1"])
+    server = make_server([top, {**answered, "serial_number": "M-1"}])
+    server.units["m-1"] = server.units.pop("M-1")  # served under the lower-case name
+    graph = crawl(server, "TOP")
+    assert graph.nodes["m-1"]["reported_serial"] == "M-1"
+    found = [(f.code, f.serials) for f in audit(graph).findings if f.code == "serial-mismatch"]
+    assert found == [("serial-mismatch", ("m-1", "M-1"))]

@@ -13,6 +13,7 @@ the table gives. Each distinct problem is reported exactly once.
 | `fetch-error`                 | warning  | the unit                                     |
 | `child-after-parent-assembly` | warning  | parent, child                                |
 | `mixed-revisions`             | warning  | every unit of the part, by revision, serial  |
+| `serial-mismatch`             | warning  | the serial asked for, the serial answered    |
 | `no-run`                      | info     | the unit                                     |
 | `unexplored`                  | info     | every unexplored unit, sorted                |
 
@@ -29,6 +30,8 @@ the table gives. Each distinct problem is reported exactly once.
   parent was created, when it has no run): tested without it, or reworked. Direct links only.
 - `mixed-revisions`: fetched units of one part number under the same top-level assembly (a
   root and its descendants) are on different revisions.
+- `serial-mismatch`: the record fetched for a serial number names another serial number
+  (the service normalised it, or data is wrong); the node stays under the serial asked for.
 - `no-run`: a fetched unit has no creating run: it was never tested.
 - `unexplored`: a limit or an interruption left referenced units unfetched: not audited.
 
@@ -63,6 +66,7 @@ CODES: dict[str, Severity] = {
     "fetch-error": "warning",
     "child-after-parent-assembly": "warning",
     "mixed-revisions": "warning",
+    "serial-mismatch": "warning",
     "no-run": "info",
     "unexplored": "info",
 }
@@ -357,6 +361,18 @@ def _mixed_revisions(view: _View) -> Iterator[Finding]:
         )
 
 
+def _serial_mismatches(view: _View) -> Iterator[Finding]:
+    for node in view.fetched:
+        reported = view.attrs[node].get("reported_serial")
+        if reported is not None:
+            yield _finding(
+                "serial-mismatch",
+                (node, str(reported)),
+                f"{node} was asked for, but the API answered with unit {reported}: "
+                "links naming either may be split across two nodes",
+            )
+
+
 def _no_runs(view: _View) -> Iterator[Finding]:
     for node in view.fetched:
         if view.attrs[node].get("run_id") is None:
@@ -384,6 +400,7 @@ _CHECKS = (
     _fetch_errors,
     _late_children,
     _mixed_revisions,
+    _serial_mismatches,
     _no_runs,
     _unexplored,
 )
