@@ -10,8 +10,10 @@ from typing import Any
 
 import networkx as nx
 
+from genealogy.attributes import unit_attributes
 from genealogy.crawler import CrawlResult, Status, UnitState
 from genealogy.models import OUTCOMES
+from genealogy.perf import paused_gc
 
 NOT_FETCHED = "not_fetched"
 UNKNOWN = "unknown"
@@ -20,6 +22,11 @@ CLASSES = (*(o.lower() for o in OUTCOMES), UNKNOWN, NOT_FETCHED)
 
 
 def build_graph(result: CrawlResult) -> nx.DiGraph:
+    with paused_gc():
+        return _build(result)
+
+
+def _build(result: CrawlResult) -> nx.DiGraph:
     graph = nx.DiGraph()
     states = sorted(result.units.values(), key=lambda state: state.serial)  # stable exports
     for state in states:
@@ -54,6 +61,9 @@ def node_attributes(state: UnitState, is_start: bool) -> dict[str, Any]:
         "depth": state.depth,
         "cached": state.cached,
     }
+    if state.attrs is not None:
+        attrs.update(state.attrs)
+        return attrs
     unit = state.unit
     if unit is None:
         part = state.ref.part if state.ref else None
@@ -64,39 +74,21 @@ def node_attributes(state: UnitState, is_start: bool) -> dict[str, Any]:
             revision=revision.number if revision else None,
         )
         return attrs
-    run = unit.created_during
-    if unit.serial_number != state.serial:
-        attrs["reported_serial"] = unit.serial_number
-    attrs.update(
-        unit_id=unit.id,
-        part_number=unit.part.number,
-        part_name=unit.part.name,
-        revision=unit.part.revision.number,
-        batch=unit.batch.number if unit.batch else None,
-        sample=unit.sample,
-        created_at=unit.created_at.isoformat(),
-        parent_serial=unit.parent.serial_number if unit.parent else None,
-        children_serials=[child.serial_number for child in unit.children],
-        created_by_user=unit.created_by_user.name if unit.created_by_user else None,
-        created_by_station=unit.created_by_station.name if unit.created_by_station else None,
-        run_id=run.id if run else None,
-        run_outcome=run.outcome if run else None,
-        run_procedure=run.procedure.name if run else None,
-        run_started_at=run.started_at.isoformat() if run else None,
-        run_ended_at=run.ended_at.isoformat() if run and run.ended_at else None,
-        run_duration_s=run.duration.total_seconds() if run else None,
-        metadata=dict(unit.metadata),
-    )
+    attrs.update(unit_attributes(unit, state.serial))
     return attrs
 
 
 def _declared_links(state: UnitState) -> list[tuple[str, str]]:
-    unit = state.unit
-    if unit is None:
+    if state.attrs is not None:
+        parent, children = state.attrs["parent_serial"], state.attrs["children_serials"]
+    elif state.unit is not None:
+        parent = state.unit.parent.serial_number if state.unit.parent else None
+        children = [child.serial_number for child in state.unit.children]
+    else:
         return []
-    links = [(state.serial, child.serial_number) for child in unit.children]
-    if unit.parent is not None:
-        links.append((unit.parent.serial_number, state.serial))
+    links = [(state.serial, child) for child in children]
+    if parent is not None:
+        links.append((parent, state.serial))
     return links
 
 

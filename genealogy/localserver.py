@@ -8,6 +8,7 @@ the demo, the tests and the benchmarks exercise the same code paths as the real 
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections import Counter
@@ -190,6 +191,11 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
     """Listen backlog. The default (5) is smaller than a crawl's burst of new connections: the
     kernel then drops handshakes, and each dropped one costs the client a 1 s retransmission."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the client hung up mid-answer, as it should on a huge body: not an error
+        super().handle_error(request, client_address)
 
 
 def _handler_for(server: LocalTofuPilot) -> type[BaseHTTPRequestHandler]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from genealogy.crawler import Crawler, CrawlResult, Direction, Limits
 from genealogy.errors import StartUnreachable
+from genealogy.perf import paused_gc
 from genealogy.sources import Counters, UnitSource
 from genealogy.sources.cache import CachedSource, CacheUnavailable, UnitCache
 from genealogy.sources.http import DEFAULT_BASE_URL, HttpSettings, HttpSource
@@ -33,6 +34,7 @@ class CrawlOptions:
     max_age: float | None = 3600.0
     refresh: bool = False
     offline: bool = False
+    keep_units: bool = False  # also keep each pydantic record in the result (more memory)
 
 
 @contextlib.asynccontextmanager
@@ -94,12 +96,14 @@ def run_crawl(
                 concurrency=options.concurrency,
                 counters=counters,
                 on_progress=on_progress,
+                keep_units=options.keep_units,
             )
             crawlers.append(crawler)
             await crawler.crawl(start)
 
     try:
-        asyncio.run(main())
+        with paused_gc():
+            asyncio.run(main())
     except KeyboardInterrupt:
         result = crawlers[0].result if crawlers else None
         if result is None:

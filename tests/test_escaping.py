@@ -205,9 +205,8 @@ def test_the_longest_label_stays_under_graphviz_limit() -> None:
 
 def test_graphviz_failure_is_an_output_error_with_its_message(monkeypatch: Any) -> None:
     """Even with a source larger than the pipe: once `dot` quits, its stderr is still reported."""
-    huge = graphviz.Digraph()
-    huge.node("x", label="<" + "x" * 200_000 + ">")
-    monkeypatch.setattr(dot, "build", lambda graph: huge)
+    huge = "digraph { x [label=<" + "x" * 200_000 + ">] }"
+    monkeypatch.setattr(dot, "source", lambda graph: huge)
     with pytest.raises(OutputError, match=r"Graphviz failed to draw the graph: .*HTML string"):
         svg.render(build_graph(crawl_of(unit("A"))))
 

@@ -13,6 +13,8 @@ from typing import Literal, Protocol
 
 import networkx as nx
 
+from genealogy.perf import paused_gc
+
 FORMATS: dict[str, str] = {
     "dot": "genealogy.render.dot",
     "svg": "genealogy.render.svg",
@@ -68,4 +70,5 @@ def format_for(path: str | None, requested: str | None) -> str | None:
 def render(graph: nx.DiGraph, fmt: str, options: RenderOptions | None = None) -> str | bytes:
     module = importlib.import_module(FORMATS[fmt])
     renderer: Renderer = module.render
-    return renderer(graph, fmt, options or RenderOptions())
+    with paused_gc():
+        return renderer(graph, fmt, options or RenderOptions())

@@ -8,10 +8,15 @@ import networkx as nx
 
 from genealogy.render import RenderOptions
 
+INDENT_UP_TO = 2000
+"""Graphs up to this many units are indented for reading; larger ones are written compact,
+as Python's JSON encoder is several times slower with any indent."""
+
 
 def render(graph: nx.DiGraph, fmt: str = "json", options: RenderOptions | None = None) -> str:
     data = nx.node_link_data(graph, edges="edges")
-    return json.dumps(data, ensure_ascii=False, indent=1)
+    indent = 1 if graph.number_of_nodes() <= INDENT_UP_TO else None
+    return json.dumps(data, ensure_ascii=False, indent=indent)
 
 
 def load(text: str) -> nx.DiGraph:

@@ -37,7 +37,7 @@ def render(
             "drawing %d units with Graphviz may take minutes; json, csv or text are instant",
             graph.number_of_nodes(),
         )
-    source: str = dot.build(graph).source
+    source = dot.source(graph)
     try:
         # The whole source at once: if `dot` stops early, its error message is still read
         # (writing line by line, as `Digraph.pipe` does, ends in a bare BrokenPipeError).

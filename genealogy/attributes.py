@@ -1,0 +1,39 @@
+"""A fetched unit flattened into the graph's node attributes: plain JSON values only.
+
+The crawler keeps these instead of the pydantic record, which costs five times the memory.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genealogy.models import Unit
+
+
+def unit_attributes(unit: Unit, serial: str) -> dict[str, Any]:
+    """The node attributes a fetched unit contributes (`serial` is the one it was asked for)."""
+    attrs: dict[str, Any] = {}
+    run = unit.created_during
+    if unit.serial_number != serial:
+        attrs["reported_serial"] = unit.serial_number
+    attrs.update(
+        unit_id=unit.id,
+        part_number=unit.part.number,
+        part_name=unit.part.name,
+        revision=unit.part.revision.number,
+        batch=unit.batch.number if unit.batch else None,
+        sample=unit.sample,
+        created_at=unit.created_at.isoformat(),
+        parent_serial=unit.parent.serial_number if unit.parent else None,
+        children_serials=[child.serial_number for child in unit.children],
+        created_by_user=unit.created_by_user.name if unit.created_by_user else None,
+        created_by_station=unit.created_by_station.name if unit.created_by_station else None,
+        run_id=run.id if run else None,
+        run_outcome=run.outcome if run else None,
+        run_procedure=run.procedure.name if run else None,
+        run_started_at=run.started_at.isoformat() if run else None,
+        run_ended_at=run.ended_at.isoformat() if run and run.ended_at else None,
+        run_duration_s=run.duration.total_seconds() if run else None,
+        metadata=dict(unit.metadata),
+    )
+    return attrs
