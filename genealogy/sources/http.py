@@ -7,6 +7,7 @@ import email.utils
 import json
 import logging
 import random
+import ssl
 import time
 from dataclasses import dataclass
 from datetime import UTC
@@ -111,20 +112,32 @@ class HttpSource:
         self.settings = settings or HttpSettings()
         self.counters = counters or Counters()
         self._limiter = RateLimiter(self.settings.rate)
-        # requests wait for a connection here, before their timeout starts, not in httpx's pool
-        self._slots = asyncio.Semaphore(max(1, self.settings.concurrency))
         self._secrets = secret_forms(api_key)
-        self._client = httpx.AsyncClient(
+        # One client per request in flight, each with one keep-alive connection: a request
+        # waits here for a free client, before its timeout starts. A shared pool of N
+        # connections rescans them all on every request, which costs more CPU than the rest
+        # of a request together (measured by benchmarks/crawl_benchmark.py).
+        self._clients: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
+        tls = ssl.create_default_context()  # loading CA certificates takes ~50 ms: do it once
+        self._all_clients = [
+            self._new_client(api_key, transport, tls)
+            for _ in range(max(1, self.settings.concurrency))
+        ]
+        for client in self._all_clients:
+            self._clients.put_nowait(client)
+
+    def _new_client(
+        self, api_key: str, transport: httpx.AsyncBaseTransport | None, tls: ssl.SSLContext
+    ) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            verify=tls,
             headers={
                 "Authorization": f"Bearer {api_key}",
                 "Accept": "application/json",
                 "User-Agent": f"genealogy/{__version__}",
             },
             timeout=httpx.Timeout(self.settings.timeout),
-            limits=httpx.Limits(
-                max_connections=max(1, self.settings.concurrency),
-                max_keepalive_connections=max(1, self.settings.concurrency),
-            ),
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
             follow_redirects=False,
             transport=transport,
         )
@@ -141,7 +154,7 @@ class HttpSource:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await asyncio.gather(*(client.aclose() for client in self._all_clients))
 
     def __repr__(self) -> str:  # never show the key, even in a debugger or traceback
         return f"HttpSource(base_url={self.settings.base_url!r})"
@@ -192,12 +205,13 @@ class HttpSource:
 
     async def _attempt(self, serial: str) -> FetchOutcome:
         url = unit_url(self.settings.base_url, serial)
-        async with self._slots:
+        client = await self._clients.get()
+        try:
             await self._limiter.wait()
             self.counters.requests += 1
             try:
                 async with asyncio.timeout(self.settings.timeout):
-                    async with self._client.stream("GET", url) as response:
+                    async with client.stream("GET", url) as response:
                         body = await _read_limited(response)
             except (TimeoutError, httpx.TimeoutException) as exc:
                 raise _Retryable(f"no answer within {self.settings.timeout:g} s") from exc
@@ -211,6 +225,8 @@ class HttpSource:
                 return Failed(self._text(f"could not decode the response body: {exc}"))
             except _BodyTooLarge:
                 return Failed(f"response larger than {MAX_BODY_BYTES // 1024 // 1024} MiB")
+        finally:
+            self._clients.put_nowait(client)
         log.debug("GET %s -> %d (%d bytes)", shown(url), response.status_code, len(body))
         return self._interpret(serial, response, body)
 
