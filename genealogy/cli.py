@@ -190,11 +190,7 @@ def _options_from(params: dict[str, Any]) -> CrawlOptions:
     return CrawlOptions(
         base_url=params["base_url"],
         api_key=params["api_key"].strip() if params["api_key"] else None,
-        direction=Direction.UP
-        if params["up"]
-        else Direction.DOWN
-        if params["down"]
-        else Direction.BOTH,
+        direction=_direction(params),
         limits=Limits(params["max_depth"], params["max_units"]),
         concurrency=params["concurrency"],
         retries=params["retries"],
@@ -205,6 +201,12 @@ def _options_from(params: dict[str, Any]) -> CrawlOptions:
         refresh=params["refresh"],
         offline=params["offline"],
     )
+
+
+def _direction(params: dict[str, Any]) -> Direction:
+    if params["up"]:
+        return Direction.UP
+    return Direction.DOWN if params["down"] else Direction.BOTH
 
 
 def _setup_logging(verbosity: int, debug: bool) -> None:
