@@ -32,3 +32,8 @@ def printable(text: str) -> str:
 def shown(value: object) -> str:
     """A value as one printable line; `None` becomes an empty string."""
     return "" if value is None else printable(str(value))
+
+
+def clip(text: str, limit: int) -> str:
+    """At most `limit` characters, the last one `…` when anything was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -20,7 +20,7 @@ import networkx as nx
 from genealogy.graph import CLASSES, NOT_FETCHED, outcome_class
 from genealogy.render import RenderOptions
 from genealogy.render.palette import LOOKS
-from genealogy.text import shown
+from genealogy.text import clip, shown
 
 
 def render(graph: nx.DiGraph, fmt: str = "dot", options: RenderOptions | None = None) -> str:
@@ -61,7 +61,7 @@ def _e(value: object, limit: int = TEXT_LIMIT) -> str:
     labels, after decoding entities: a doubled backslash is the only way to show one.
     """
     text = "" if value is None else str(value)
-    return html.escape(shown(_short(text, limit)), quote=True).replace("\\", "\\\\")
+    return html.escape(shown(clip(text, limit)), quote=True).replace("\\", "\\\\")
 
 
 def _label(serial: str, attrs: dict[str, Any]) -> str:
@@ -80,10 +80,6 @@ def _label(serial: str, attrs: dict[str, Any]) -> str:
     if attrs.get("reason") and attrs.get("status") != "not_found":
         lines.append(f'<FONT POINT-SIZE="8">{_e(attrs["reason"], REASON_LIMIT)}</FONT>')
     return "<" + "<BR/>".join(lines) + ">"
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _node_style(attrs: dict[str, Any]) -> str:

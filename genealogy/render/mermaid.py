@@ -25,7 +25,7 @@ import networkx as nx
 from genealogy.graph import CLASSES, NOT_FETCHED, outcome_class
 from genealogy.render import RenderOptions
 from genealogy.render.palette import LOOKS
-from genealogy.text import shown
+from genealogy.text import clip, shown
 
 SAFE = frozenset(string.ascii_letters + string.digits + " -_.,/()")
 NAMED = {'"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;"}
@@ -66,7 +66,7 @@ def build(graph: nx.DiGraph, direction: str = "TD") -> str:
 
 def escape(value: object, limit: int = TEXT_LIMIT) -> str:
     """Text for inside a double-quoted Mermaid label, clipped to `limit` characters of data."""
-    text = shown(_short("" if value is None else str(value), limit))
+    text = shown(clip("" if value is None else str(value), limit))
     body = text.strip(" ")
     lead, trail = len(text) - len(text.lstrip(" ")), len(text) - len(text.rstrip(" "))
     escaped = "".join(
@@ -95,12 +95,8 @@ def outcome_text(attrs: dict[str, Any]) -> str:
     if status == "ok":
         return str(attrs.get("run_outcome") or "no run")
     if status == "error" and attrs.get("reason"):
-        return f"error: {_short(str(attrs['reason']), REASON_LIMIT)}"
+        return f"error: {clip(str(attrs['reason']), REASON_LIMIT)}"
     return str(status or "unknown").replace("_", " ")
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def _style(cls: str) -> str:

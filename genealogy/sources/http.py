@@ -30,7 +30,7 @@ from genealogy.models import ApiError, Unit
 from genealogy.redact import redact, secret_forms
 from genealogy.sources import Counters, Failed, Fetched, FetchOutcome, NotFound
 from genealogy.sources.ratelimit import RateLimiter
-from genealogy.text import shown
+from genealogy.text import clip, shown
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +304,7 @@ class HttpSource:
 
     def _text(self, text: str, limit: int = REASON_LIMIT) -> str:
         """Server-provided text fit for a reason: redacted first, then cut to `limit`."""
-        return _clip(self._redact(text), limit)
+        return clip(self._redact(text), limit)
 
 
 def _without_lone_surrogates(value: Any) -> Any:
@@ -391,7 +391,3 @@ def _summarise(exc: pydantic.ValidationError) -> str:
     ]
     more = exc.error_count() - len(problems)
     return "; ".join(problems) + (f" (+{more} more)" if more > 0 else "")
-
-
-def _clip(text: str, limit: int = REASON_LIMIT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
