@@ -30,6 +30,7 @@ from genealogy.models import ApiError, Unit
 from genealogy.redact import redact, secret_forms
 from genealogy.sources import Counters, Failed, Fetched, FetchOutcome, NotFound
 from genealogy.sources.ratelimit import RateLimiter
+from genealogy.sources.transport import AiohttpTransport
 from genealogy.text import clip, shown
 
 log = logging.getLogger(__name__)
@@ -113,23 +114,10 @@ class HttpSource:
         self.counters = counters or Counters()
         self._limiter = RateLimiter(self.settings.rate)
         self._secrets = secret_forms(api_key)
-        # One client per request in flight, each with one keep-alive connection: a request
-        # waits here for a free client, before its timeout starts. A shared pool of N
-        # connections rescans them all on every request, which costs more CPU than the rest
-        # of a request together (measured by benchmarks/crawl_benchmark.py).
-        self._clients: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
-        tls = ssl.create_default_context()  # loading CA certificates takes ~50 ms: do it once
-        self._all_clients = [
-            self._new_client(api_key, transport, tls)
-            for _ in range(max(1, self.settings.concurrency))
-        ]
-        for client in self._all_clients:
-            self._clients.put_nowait(client)
-
-    def _new_client(
-        self, api_key: str, transport: httpx.AsyncBaseTransport | None, tls: ssl.SSLContext
-    ) -> httpx.AsyncClient:
-        return _CookielessClient(
+        # requests wait for a slot here, before their timeout starts
+        self._slots = asyncio.Semaphore(max(1, self.settings.concurrency))
+        tls = ssl.create_default_context()
+        self._client = _CookielessClient(
             verify=tls,
             headers={
                 "Authorization": f"Bearer {api_key}",
@@ -137,9 +125,9 @@ class HttpSource:
                 "User-Agent": f"genealogy/{__version__}",
             },
             timeout=httpx.Timeout(self.settings.timeout),
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
             follow_redirects=False,
-            transport=transport,
+            # aiohttp on the wire: httpx's own transport costs several times the CPU
+            transport=transport or AiohttpTransport(max(1, self.settings.concurrency), tls),
         )
 
     async def __aenter__(self) -> Self:
@@ -154,7 +142,7 @@ class HttpSource:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await asyncio.gather(*(client.aclose() for client in self._all_clients))
+        await self._client.aclose()
 
     def __repr__(self) -> str:  # never show the key, even in a debugger or traceback
         return f"HttpSource(base_url={self.settings.base_url!r})"
@@ -205,13 +193,13 @@ class HttpSource:
 
     async def _attempt(self, serial: str) -> FetchOutcome:
         url = unit_url(self.settings.base_url, serial)
-        client = await self._clients.get()
+        await self._slots.acquire()
         try:
             await self._limiter.wait()
             self.counters.requests += 1
             try:
                 async with asyncio.timeout(self.settings.timeout):
-                    async with client.stream("GET", url) as response:
+                    async with self._client.stream("GET", url) as response:
                         body = await _read_limited(response)
             except (TimeoutError, httpx.TimeoutException) as exc:
                 raise _Retryable(f"no answer within {self.settings.timeout:g} s") from exc
@@ -226,7 +214,7 @@ class HttpSource:
             except _BodyTooLarge:
                 return Failed(f"response larger than {MAX_BODY_BYTES // 1024 // 1024} MiB")
         finally:
-            self._clients.put_nowait(client)
+            self._slots.release()
         if log.isEnabledFor(logging.DEBUG):
             log.debug("GET %s -> %d (%d bytes)", shown(url), response.status_code, len(body))
         return self._interpret(serial, response, body)
