@@ -14,7 +14,7 @@ import secrets
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -84,6 +84,16 @@ def _base_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
     if url.scheme == "http" and url.host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("--base-url uses plain http: the API key would cross the network unencrypted")
     return value
+
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def _stacked(command: Callable[..., Any], options: Sequence[Decorator]) -> Callable[..., Any]:
+    """`command` with `options` applied as if written as decorators, first on top."""
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 def crawl_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -175,9 +185,7 @@ def crawl_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--debug", is_flag=True, help="Like -vv, and show the traceback of an internal error."
         ),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return _stacked(command, options)
 
 
 def _options_from(params: dict[str, Any]) -> CrawlOptions:
@@ -306,9 +314,7 @@ def view_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Only units of this part number, and the assemblies above them.",
         ),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return _stacked(command, options)
 
 
 def tree_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -334,9 +340,7 @@ def tree_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Colour by outcome; auto: on a terminal, unless NO_COLOR is set.",
         ),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return _stacked(command, options)
 
 
 def _split(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import pytest
 
@@ -25,20 +25,28 @@ def server(demo_units: list[dict[str, Any]]) -> Iterator[LocalTofuPilot]:
         yield running
 
 
-@pytest.fixture
-def make_server() -> Iterator[Any]:
-    """Start servers with custom records/options; all are stopped at the end of the test."""
-    started: list[LocalTofuPilot] = []
+ServerT = TypeVar("ServerT", bound=LocalTofuPilot)
 
-    def start(units: list[dict[str, Any]], **kwargs: Any) -> LocalTofuPilot:
+
+def server_starter(kind: type[ServerT]) -> Iterator[Callable[..., ServerT]]:
+    """Yields a function that starts `kind` servers; all are stopped when the test ends."""
+    started: list[ServerT] = []
+
+    def start(units: list[dict[str, Any]], **kwargs: Any) -> ServerT:
         kwargs.setdefault("api_key", API_KEY)
-        running = LocalTofuPilot(units, **kwargs).start()
+        running = kind(units, **kwargs).start()
         started.append(running)
         return running
 
     yield start
     for running in started:
         running.stop()
+
+
+@pytest.fixture
+def make_server() -> Iterator[Callable[..., LocalTofuPilot]]:
+    """Start servers with custom records/options; all are stopped at the end of the test."""
+    yield from server_starter(LocalTofuPilot)
 
 
 @pytest.fixture(autouse=True)

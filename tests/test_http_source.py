@@ -27,7 +27,7 @@ from genealogy.localserver import UNITS_PATH, Fault, LocalTofuPilot
 from genealogy.runner import CrawlOptions, run_crawl
 from genealogy.sources import Counters, Failed, Fetched, FetchOutcome, NotFound
 from genealogy.sources.http import MAX_BODY_BYTES, HttpSettings, HttpSource, unit_url
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, server_starter
 from tests.records import unit
 
 FAST: dict[str, Any] = {"backoff": 0.01, "timeout": 5.0}
@@ -94,17 +94,7 @@ class RecordingServer(LocalTofuPilot):
 @pytest.fixture
 def recording() -> Iterator[Callable[..., RecordingServer]]:
     """Start `RecordingServer`s; all are stopped at the end of the test."""
-    started: list[RecordingServer] = []
-
-    def start(units: list[dict[str, Any]], **kwargs: Any) -> RecordingServer:
-        kwargs.setdefault("api_key", API_KEY)
-        running = RecordingServer(units, **kwargs).start()
-        started.append(running)
-        return running
-
-    yield start
-    for running in started:
-        running.stop()
+    yield from server_starter(RecordingServer)
 
 
 @contextlib.contextmanager

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import networkx as nx
@@ -78,15 +78,7 @@ class Step:
     status: str  # ok / not_found / error / unexplored
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "serial": self.serial,
-            "part_number": self.part_number,
-            "part_name": self.part_name,
-            "revision": self.revision,
-            "batch": self.batch,
-            "outcome": self.outcome,
-            "status": self.status,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
