@@ -625,6 +625,8 @@ def demo(out_dir: Path, start: str | None) -> None:
         except OutputError as error:
             _fail(error)
         click.echo(f"  {out_dir / name}")
+    page = (out_dir / "genealogy.html").resolve().as_uri()
+    click.echo(f"Open {page} in a browser to explore the assembly (search, details, findings).")
 
 
 DEMO_FORMATS = {
@@ -634,6 +636,7 @@ DEMO_FORMATS = {
     "mermaid": "mmd",
     "graphml": "graphml",
     "csv": "csv",
+    "html": "html",
 }
 
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: a real local TofuPilot-compatible server on 127.0.0.1, stopped per test."""
+"""Shared fixtures: a real local TofuPilot-compatible server on 127.0.0.1, stopped per test;
+headless Chromium for the browser tests (tests/browser.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
+from playwright.sync_api import Browser
 
 from genealogy.datasets import factory
 from genealogy.localserver import LocalTofuPilot
+from tests.browser import BrowserPage, launch_chromium, open_browser_page
 
 API_KEY = "test-key-5f0c2a9e"
 
@@ -67,3 +70,18 @@ def quiet_genealogy_logger() -> Iterator[None]:
     yield
     logger.handlers[:] = handlers
     logger.setLevel(level)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, headless, started once per session; fails (never skips) if missing."""
+    with launch_chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def browser_page(chromium: Browser) -> Iterator[BrowserPage]:
+    """A new context and page (1280x800) recording requests, console errors, page errors and
+    dialogs (dismissed) in `.recorded`; open files with `.open(path)`."""
+    with open_browser_page(chromium) as opened:
+        yield opened

@@ -252,7 +252,7 @@ def test_demo_writes_every_export_with_every_unit(tmp_path: Path) -> None:
     assert set(graph) <= svg_texts(svg)
     written = {path.name for path in tmp_path.iterdir()}
     assert written == {
-        *(f"genealogy.{ext}" for ext in ("json", "dot", "svg", "mmd", "graphml", "csv")),
+        *(f"genealogy.{ext}" for ext in ("json", "dot", "svg", "mmd", "graphml", "csv", "html")),
         "tree.txt",
         "trace.txt",
         "audit.txt",
@@ -260,6 +260,7 @@ def test_demo_writes_every_export_with_every_unit(tmp_path: Path) -> None:
     }
     for name in written:
         assert str(tmp_path / name) in result.output
+    assert f"Open {(tmp_path / 'genealogy.html').resolve().as_uri()}" in result.output
     assert "in MOD-16S-0313" in (tmp_path / "trace.txt").read_text(encoding="utf-8")
     audit = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))
     assert len(audit["findings"]) == 8

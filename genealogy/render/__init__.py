@@ -25,6 +25,7 @@ FORMATS: dict[str, str] = {
     "mermaid": "genealogy.render.mermaid",
     "graphml": "genealogy.render.graphml",
     "csv": "genealogy.render.csv",
+    "html": "genealogy.render.html_page",
 }
 """Format name -> module; a module serving several formats takes the name as `fmt`."""
 
@@ -40,6 +41,8 @@ EXTENSIONS: dict[str, str] = {
     ".mermaid": "mermaid",
     ".graphml": "graphml",
     ".csv": "csv",
+    ".html": "html",
+    ".htm": "html",
 }
 
 BINARY_FORMATS = frozenset({"png", "pdf"})

@@ -1,0 +1,628 @@
+"use strict";
+// The genealogy page. Every string from the data reaches the screen through textContent or an
+// attribute value, never as markup. Rows are created when their parent is first expanded, so
+// a page of many thousand units opens as fast as one of a hundred.
+(() => {
+  const byId = (id) => document.getElementById(id);
+  const data = JSON.parse(byId("genealogy-data").textContent);
+  const units = data.units;
+  const count = units.length;
+  const LABELS = new Map(data.classes.map((c) => [c.key, c.label]));
+  const INITIAL_ROWS = 400; // levels are opened at start while the rows shown stay under this
+  const MAX_CHIPS = 200;
+  const MAX_FINDINGS = 5000;
+
+  const tree = byId("tree");
+  const searchBox = byId("search");
+  const searchStatus = byId("search-status");
+  const detailsBody = byId("details-body");
+
+  // --- the placed tree ----------------------------------------------------------------------
+  const treeParent = new Int32Array(count).fill(-1);
+  units.forEach((unit, i) => (unit.kids || []).forEach((kid) => { treeParent[kid] = i; }));
+  const preorder = [];
+  {
+    const stack = data.roots.slice().reverse();
+    while (stack.length) {
+      const i = stack.pop();
+      preorder.push(i);
+      const kids = units[i].kids || [];
+      for (let k = kids.length - 1; k >= 0; k--) stack.push(kids[k]);
+    }
+  }
+  const treeRank = new Int32Array(count);
+  preorder.forEach((i, rank) => { treeRank[i] = rank; });
+
+  const rows = new Array(count); // the placed row (li) of each unit, once created
+  const groups = new Array(count); // its children's list (ul), once created
+  const linkRows = new Map(); // unit -> link rows (li) pointing at it
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  const classOf = (unit) => (LABELS.has(unit.class) ? unit.class : "unknown");
+  const childRows = (unit) => (unit.kids ? unit.kids.length : 0) + (unit.links ? unit.links.length : 0);
+
+  function badgeText(unit) {
+    if (unit.status === "ok") return unit.run_outcome || "no run";
+    return STATUS_WORDS[unit.status] || "not fetched";
+  }
+  const STATUS_WORDS = {
+    not_found: "not found",
+    error: "fetch failed",
+    unexplored: "not fetched",
+  };
+
+  function placedUnder(i) {
+    const parent = treeParent[i];
+    return parent < 0 ? "shown at the top" : "shown under " + units[parent].serial;
+  }
+
+  function makeRow(i, level, isLink) {
+    const unit = units[i];
+    const li = el("li", "c-" + classOf(unit) + (isLink ? " link" : ""));
+    li.setAttribute("role", "treeitem");
+    li.setAttribute("aria-level", String(level));
+    li.setAttribute("aria-selected", selected.has(i) ? "true" : "false");
+    li.tabIndex = -1;
+    li.dataset.unit = String(i);
+    li.dataset.serial = unit.serial;
+    const row = el("div", "row");
+    const twisty = el("span", "twisty");
+    twisty.setAttribute("aria-hidden", "true");
+    row.append(twisty, el("span", "swatch"));
+    const serial = el("span", "serial");
+    row.append(serial);
+    if (unit.start) row.append(el("span", "start-mark", "start"));
+    const part = el("span", "part");
+    row.append(part);
+    if (unit.revision) row.append(el("span", "rev", "rev " + unit.revision));
+    row.append(el("span", "badge", badgeText(unit)));
+    if (unit.part_name) row.append(el("span", "name", unit.part_name));
+    if (isLink) row.append(el("span", "more", "\u2197 also listed here; " + placedUnder(i)));
+    li.append(row);
+    const inside = childRows(unit);
+    if (!isLink && inside > 0) {
+      li.setAttribute("aria-expanded", "false");
+      twisty.textContent = "\u25b8";
+      row.append(el("span", "more kids-count", inside + (inside === 1 ? " part" : " parts")));
+    } else {
+      li.classList.add("leaf");
+    }
+    if (!isLink) {
+      rows[i] = li;
+      if (matchSet.has(i)) li.classList.add("match");
+    } else {
+      if (!linkRows.has(i)) linkRows.set(i, []);
+      linkRows.get(i).push(li);
+    }
+    if (isLink) {
+      serial.textContent = unit.serial;
+      part.textContent = unit.part_number || "";
+    } else {
+      writeRowText(li, i);
+    }
+    return li;
+  }
+
+  function expand(i) {
+    const li = rows[i];
+    if (!li || li.getAttribute("aria-expanded") !== "false") return;
+    if (!groups[i]) {
+      const group = el("ul");
+      group.setAttribute("role", "group");
+      const level = Number(li.getAttribute("aria-level")) + 1;
+      const unit = units[i];
+      for (const kid of unit.kids || []) group.append(makeRow(kid, level, false));
+      for (const link of unit.links || []) group.append(makeRow(link, level, true));
+      li.append(group);
+      groups[i] = group;
+    }
+    groups[i].hidden = false;
+    li.setAttribute("aria-expanded", "true");
+    li.firstChild.firstChild.textContent = "\u25be";
+  }
+
+  function collapse(i) {
+    const li = rows[i];
+    if (!li || li.getAttribute("aria-expanded") !== "true") return;
+    groups[i].hidden = true;
+    li.setAttribute("aria-expanded", "false");
+    li.firstChild.firstChild.textContent = "\u25b8";
+    if (focused && focused !== li && li.contains(focused)) choose(li, { focus: false });
+  }
+
+  function toggle(i) {
+    if (rows[i] && rows[i].getAttribute("aria-expanded") === "true") collapse(i);
+    else expand(i);
+  }
+
+  /** The placed row of unit i, with every ancestor expanded. */
+  function reveal(i) {
+    const chain = [];
+    for (let p = treeParent[i]; p >= 0 && chain.length < count; p = treeParent[p]) chain.push(p);
+    for (let k = chain.length - 1; k >= 0; k--) expand(chain[k]);
+    return rows[i];
+  }
+
+  // --- selection and focus --------------------------------------------------------------------
+  let selected = new Set();
+  let focused = null; // the row with tabindex 0: keyboard position and details
+  let activeFinding = null;
+
+  function markSelected(i, on) {
+    const value = on ? "true" : "false";
+    if (rows[i]) rows[i].setAttribute("aria-selected", value);
+    for (const li of linkRows.get(i) || []) li.setAttribute("aria-selected", value);
+  }
+
+  function setSelection(list) {
+    for (const i of selected) markSelected(i, false);
+    selected = new Set(list);
+    for (const i of selected) markSelected(i, true);
+  }
+
+  /** Make `li` the current row: selected alone unless `keep`, scrolled to, details shown. */
+  function choose(li, { focus = true, keep = false, center = false } = {}) {
+    if (!li) return;
+    const i = Number(li.dataset.unit);
+    if (!keep) setSelection([i]);
+    if (focused) focused.tabIndex = -1;
+    focused = li;
+    li.tabIndex = 0;
+    if (focus) li.focus({ preventScroll: true });
+    li.firstChild.scrollIntoView({ block: center ? "center" : "nearest" });
+    showDetails(i);
+  }
+
+  /** Reveal unit i's placed row and make it current. */
+  function goToUnit(i, options) {
+    choose(reveal(i), { center: true, ...options });
+  }
+
+  function visibleNext(li) {
+    if (li.getAttribute("aria-expanded") === "true") {
+      const group = groups[Number(li.dataset.unit)];
+      if (group && group.firstElementChild) return group.firstElementChild;
+    }
+    for (let node = li; node; node = parentRow(node)) {
+      if (node.nextElementSibling) return node.nextElementSibling;
+    }
+    return null;
+  }
+
+  function visiblePrevious(li) {
+    let node = li.previousElementSibling;
+    if (!node) return parentRow(li);
+    while (node.getAttribute("aria-expanded") === "true") {
+      const group = groups[Number(node.dataset.unit)];
+      if (!group || !group.lastElementChild) break;
+      node = group.lastElementChild;
+    }
+    return node;
+  }
+
+  const parentRow = (li) => li.parentElement.closest('[role="treeitem"]');
+
+  function lastVisible() {
+    let node = tree.lastElementChild;
+    while (node && node.getAttribute("aria-expanded") === "true") {
+      const group = groups[Number(node.dataset.unit)];
+      if (!group || !group.lastElementChild) break;
+      node = group.lastElementChild;
+    }
+    return node;
+  }
+
+  tree.addEventListener("click", (event) => {
+    const li = event.target.closest('[role="treeitem"]');
+    if (!li) return;
+    const i = Number(li.dataset.unit);
+    if (event.target.closest(".twisty") && li.hasAttribute("aria-expanded")) {
+      toggle(i);
+      choose(li);
+    } else if (li.classList.contains("link")) {
+      goToUnit(i); // a link row stands for a unit placed elsewhere: go there
+    } else {
+      choose(li);
+    }
+  });
+
+  tree.addEventListener("dblclick", (event) => {
+    const li = event.target.closest('[role="treeitem"]');
+    if (li && li.hasAttribute("aria-expanded") && !event.target.closest(".twisty")) {
+      toggle(Number(li.dataset.unit));
+    }
+  });
+
+  tree.addEventListener("keydown", (event) => {
+    const li = event.target.closest('[role="treeitem"]');
+    if (!li || event.altKey || event.ctrlKey || event.metaKey) return;
+    const i = Number(li.dataset.unit);
+    const state = li.getAttribute("aria-expanded");
+    switch (event.key) {
+      case "ArrowDown":
+        choose(visibleNext(li));
+        break;
+      case "ArrowUp":
+        choose(visiblePrevious(li));
+        break;
+      case "ArrowRight":
+        if (state === "false") expand(i);
+        else if (state === "true") choose(groups[i].firstElementChild);
+        break;
+      case "ArrowLeft":
+        if (state === "true") collapse(i);
+        else choose(parentRow(li));
+        break;
+      case "Enter":
+        if (li.classList.contains("link")) goToUnit(i);
+        else toggle(i);
+        break;
+      case " ":
+        choose(li);
+        break;
+      case "Home":
+        choose(tree.firstElementChild);
+        break;
+      case "End":
+        choose(lastVisible());
+        break;
+      default:
+        return;
+    }
+    event.preventDefault();
+  });
+
+  // --- details ---------------------------------------------------------------------------------
+  function duration(seconds) {
+    if (typeof seconds !== "number" || !isFinite(seconds)) return null;
+    if (seconds < 1) return Math.round(seconds * 1000) + " ms";
+    if (seconds < 60) return (Math.round(seconds * 10) / 10) + " s";
+    const whole = Math.round(seconds);
+    if (whole < 3600) return Math.floor(whole / 60) + " min " + String(whole % 60).padStart(2, "0") + " s";
+    return Math.floor(whole / 3600) + " h " + String(Math.floor((whole % 3600) / 60)).padStart(2, "0") + " min";
+  }
+
+  function statusText(unit) {
+    switch (unit.status) {
+      case "ok": return "fetched";
+      case "not_found": return "not found: the API has no unit with this serial number";
+      case "error": return "could not be fetched";
+      case "unexplored": return "not fetched: a crawl limit or an interruption stopped before it";
+      default: return String(unit.status);
+    }
+  }
+
+  function unitButton(i, text) {
+    const button = el("button", "chip", text === undefined ? units[i].serial : text);
+    button.type = "button";
+    button.dataset.unit = String(i);
+    button.addEventListener("click", () => goToUnit(i));
+    return button;
+  }
+
+  function chipList(list, tag) {
+    const box = el(tag || "div", "chips");
+    for (const i of list.slice(0, MAX_CHIPS)) box.append(unitButton(i));
+    if (list.length > MAX_CHIPS) box.append(el("span", "more", "and " + (list.length - MAX_CHIPS) + " more"));
+    return box;
+  }
+
+  function showDetails(i) {
+    const unit = units[i];
+    const body = [];
+    if (selected.size > 1) {
+      const many = el("div", "selected-many");
+      many.append(el("p", null, selected.size + " units selected:"));
+      many.append(chipList([...selected]));
+      body.push(many);
+    }
+    const list = el("dl");
+    const add = (label, value, field) => {
+      const term = el("dt", null, label);
+      const description = el("dd");
+      description.dataset.field = field;
+      if (value instanceof Node) description.append(value);
+      else description.textContent = value === undefined || value === null || value === "" ? "\u2014" : String(value);
+      list.append(term, description);
+    };
+    add("Serial number", unit.serial, "serial");
+    if (unit.reported_serial) add("Record says", unit.reported_serial, "reported_serial");
+    add("Part number", unit.part_number, "part_number");
+    add("Part name", unit.part_name, "part_name");
+    add("Revision", unit.revision, "revision");
+    add("Batch", unit.batch, "batch");
+    add("Sample class", unit.sample, "sample");
+    const outcome = el("span", "outcome-line c-" + classOf(unit));
+    outcome.append(el("span", "swatch"), el("span", null, unit.status === "ok" ? (unit.run_outcome || "no run") : "unknown (not fetched)"));
+    add("Run outcome", outcome, "run_outcome");
+    add("Procedure", unit.run_procedure, "run_procedure");
+    const madeBy = unit.created_by_station ? "station " + unit.created_by_station
+      : unit.created_by_user ? "user " + unit.created_by_user : null;
+    add("Station or user", madeBy, "made_by");
+    add("Run started", unit.run_started_at, "run_started_at");
+    add("Run duration", duration(unit.run_duration_s), "run_duration");
+    add("Run ID", unit.run_id, "run_id");
+    add("Unit created", unit.created_at, "created_at");
+    add("Children", unit.children_count, "children_count");
+    add("Fetch status", statusText(unit), "status");
+    if (unit.reason) add("Why", unit.reason, "reason");
+    const parents = unit.parents || [];
+    if (parents.length > 1) add("Listed by", chipList(parents), "parents");
+    if (unit.parent_serial && !parents.some((p) => units[p].serial === unit.parent_serial)) {
+      add("Declared parent", unit.parent_serial + " (not in this graph)", "parent_serial");
+    }
+    add("Path to top", pathToTop(i), "path");
+    for (const [key, value] of Object.entries(unit.metadata || {})) {
+      add(key, typeof value === "string" ? value : JSON.stringify(value), "metadata");
+    }
+    body.push(list);
+    detailsBody.replaceChildren(...body);
+  }
+
+  function pathToTop(i) {
+    const chain = [i];
+    for (let p = treeParent[i]; p >= 0 && chain.length <= count; p = treeParent[p]) chain.push(p);
+    const list = el("ol", "path");
+    for (let k = chain.length - 1; k >= 0; k--) {
+      const item = el("li");
+      item.append(k === 0 ? el("span", "mono", units[chain[k]].serial) : unitButton(chain[k]));
+      list.append(item);
+    }
+    return list;
+  }
+
+  // --- search and outcome stepping -----------------------------------------------------------
+  const lowered = (key) => units.map((unit) => (unit[key] || "").toLowerCase());
+  const serialText = lowered("serial");
+  const partText = lowered("part_number");
+  const nameText = lowered("part_name");
+  let query = ""; // the text search in effect (lower case), for <mark>
+  let matches = [];
+  let matchSet = new Set();
+  let matchAt = -1;
+  let matchLabel = "";
+  let pending = null;
+
+  function writeMarked(span, text) {
+    const at = query ? text.toLowerCase().indexOf(query) : -1;
+    if (at < 0 || text.toLowerCase().length !== text.length) {
+      span.textContent = text;
+      return;
+    }
+    span.replaceChildren(
+      text.slice(0, at), el("mark", null, text.slice(at, at + query.length)), text.slice(at + query.length),
+    );
+  }
+
+  function find(q) {
+    const buckets = [[], [], [], [], []];
+    for (let i = 0; i < count; i++) {
+      if (serialText[i] === q) buckets[0].push(i);
+      else if (partText[i] === q) buckets[1].push(i);
+      else if (serialText[i].includes(q)) buckets[2].push(i);
+      else if (partText[i].includes(q)) buckets[3].push(i);
+      else if (nameText[i].includes(q)) buckets[4].push(i);
+    }
+    return buckets.flatMap((bucket) => bucket.sort((a, b) => treeRank[a] - treeRank[b]));
+  }
+
+  function setMatches(list, q, label) {
+    const previous = matches;
+    for (const i of matchSet) if (rows[i]) rows[i].classList.remove("match");
+    query = q;
+    matches = list;
+    matchSet = new Set(list);
+    matchAt = -1;
+    matchLabel = label;
+    for (const i of matchSet) if (rows[i]) rows[i].classList.add("match");
+    for (const i of previous.concat(list)) if (rows[i]) writeRowText(rows[i], i);
+  }
+
+  function writeRowText(li, i) {
+    const unit = units[i];
+    writeMarked(li.firstChild.querySelector(".serial"), unit.serial);
+    writeMarked(li.firstChild.querySelector(".part"), unit.part_number || "");
+  }
+
+  function step(delta) {
+    if (!matches.length) return;
+    matchAt = (matchAt + delta + matches.length) % matches.length;
+    goToUnit(matches[matchAt], { focus: false });
+    searchStatus.className = "";
+    searchStatus.textContent = (matchAt + 1) + " of " + matches.length + " " + matchLabel;
+  }
+
+  function runSearch() {
+    clearTimeout(pending);
+    pending = null;
+    const text = searchBox.value.trim();
+    const q = text.toLowerCase();
+    searchStatus.dataset.query = text; // which search the status is about
+    pressLegend(null);
+    if (!q) {
+      setMatches([], "", "");
+      searchStatus.textContent = "";
+      return;
+    }
+    const found = find(q);
+    setMatches(found, q, found.length === 1 ? "match" : "matches");
+    if (found.length) {
+      step(1);
+    } else {
+      searchStatus.className = "none";
+      searchStatus.textContent = "No serial or part number contains \u201c" + text + "\u201d";
+    }
+  }
+
+  searchBox.addEventListener("input", () => {
+    clearTimeout(pending);
+    pending = setTimeout(runSearch, count > 2000 ? 200 : 80);
+  });
+  searchBox.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      const fresh = pending !== null || searchBox.value.trim().toLowerCase() !== query;
+      if (fresh) runSearch();
+      else step(event.shiftKey ? -1 : 1);
+    } else if (event.key === "Escape") {
+      searchBox.value = "";
+      runSearch();
+    } else if (event.key === "ArrowDown" && focused) {
+      event.preventDefault();
+      choose(focused);
+    }
+  });
+  byId("search-next").addEventListener("click", () => step(1));
+  byId("search-prev").addEventListener("click", () => step(-1));
+  document.addEventListener("keydown", (event) => {
+    const typing = event.target instanceof HTMLInputElement || event.target instanceof HTMLTextAreaElement;
+    if (event.key === "/" && !typing && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      event.preventDefault();
+      searchBox.focus();
+      searchBox.select();
+    }
+  });
+
+  // --- legend ----------------------------------------------------------------------------------
+  const legendButtons = [];
+  function pressLegend(button) {
+    for (const other of legendButtons) other.setAttribute("aria-pressed", String(other === button));
+  }
+  {
+    const legend = byId("legend");
+    const tally = new Map();
+    for (const unit of units) tally.set(classOf(unit), (tally.get(classOf(unit)) || 0) + 1);
+    for (const { key, label } of data.classes) {
+      const members = tally.get(key) || 0;
+      if (!members) continue;
+      const item = el("li", "c-" + key);
+      const button = el("button");
+      button.type = "button";
+      button.dataset.outcome = key;
+      button.setAttribute("aria-pressed", "false");
+      button.title = "Step through the " + label + " units";
+      button.append(el("span", "swatch"), el("span", null, label), el("span", "count", members));
+      button.addEventListener("click", () => {
+        if (button.getAttribute("aria-pressed") === "true") {
+          pressLegend(null);
+          setMatches([], "", "");
+          searchStatus.textContent = "";
+          return;
+        }
+        searchBox.value = "";
+        pressLegend(button);
+        const list = preorder.filter((i) => classOf(units[i]) === key);
+        setMatches(list, "", label + (list.length === 1 ? " unit" : " units"));
+        step(1);
+      });
+      legendButtons.push(button);
+      item.append(button);
+      legend.append(item);
+    }
+  }
+
+  // --- findings --------------------------------------------------------------------------------
+  {
+    const list = byId("findings-list");
+    const findings = data.findings;
+    const bySeverity = { error: 0, warning: 0, info: 0 };
+    for (const finding of findings) bySeverity[finding.severity] = (bySeverity[finding.severity] || 0) + 1;
+    byId("findings-title").textContent = findings.length
+      ? "Audit findings (" + ["error", "warning", "info"].filter((s) => bySeverity[s])
+        .map((s) => bySeverity[s] + " " + (s === "info" ? "info" : s + (bySeverity[s] === 1 ? "" : "s"))).join(", ") + ")"
+      : "Audit findings";
+    if (!findings.length) list.append(el("li", "hint", "No findings: every check passed."));
+    for (const finding of findings.slice(0, MAX_FINDINGS)) {
+      const item = el("li");
+      const button = el("button", "finding");
+      button.type = "button";
+      button.dataset.code = finding.code;
+      button.dataset.severity = finding.severity;
+      button.setAttribute("aria-pressed", "false");
+      const severity = ["error", "warning", "info"].includes(finding.severity) ? finding.severity : "info";
+      button.append(
+        el("span", "severity severity-" + severity, finding.severity),
+        el("span", "code", finding.code),
+        el("div", "message", finding.message),
+      );
+      button.addEventListener("click", () => {
+        const involved = finding.units.filter((i) => Number.isInteger(i) && i >= 0 && i < count);
+        if (activeFinding) activeFinding.setAttribute("aria-pressed", "false");
+        activeFinding = button;
+        button.setAttribute("aria-pressed", "true");
+        if (!involved.length) return;
+        for (const i of involved) reveal(i);
+        setSelection(involved);
+        choose(rows[involved[0]], { focus: false, keep: true, center: true });
+      });
+      item.append(button);
+      list.append(item);
+    }
+    if (findings.length > MAX_FINDINGS) {
+      list.append(el("li", "hint", (findings.length - MAX_FINDINGS) + " more: run `genealogy audit` for all of them."));
+    }
+  }
+
+  // --- header, toolbar and first view -------------------------------------------------------------
+  {
+    const tally = (test) => units.reduce((n, unit) => n + (test(unit) ? 1 : 0), 0);
+    const failed = tally((u) => u.class === "fail");
+    const missing = tally((u) => u.status !== "ok");
+    const crawl = data.crawl || {};
+    const parts = [
+      count + (count === 1 ? " unit" : " units"),
+      data.roots.length + " top-level",
+      failed + " failed",
+    ];
+    if (missing) parts.push(missing + " not fetched");
+    if (crawl.direction) parts.push("crawled " + crawl.direction);
+    byId("crawl-summary").textContent = parts.join(" \u00b7 ");
+    const unexplored = tally((u) => u.status === "unexplored");
+    const notes = [];
+    if (crawl.interrupted) notes.push("the crawl was interrupted");
+    if (unexplored) {
+      const limits = [];
+      if (crawl.max_depth !== null && crawl.max_depth !== undefined) limits.push("max depth " + crawl.max_depth);
+      if (crawl.max_units !== null && crawl.max_units !== undefined) limits.push("max units " + crawl.max_units);
+      notes.push(unexplored + " referenced units were not fetched" + (limits.length ? " (" + limits.join(", ") + ")" : ""));
+    }
+    if (notes.length) {
+      const banner = byId("incomplete");
+      banner.textContent = "Incomplete: " + notes.join("; ") + ".";
+      banner.hidden = false;
+    }
+  }
+
+  byId("expand-all").addEventListener("click", () => {
+    for (const i of preorder) if (units[i].kids || units[i].links) expand(i);
+  });
+  byId("collapse-all").addEventListener("click", () => {
+    for (let k = preorder.length - 1; k >= 0; k--) collapse(preorder[k]);
+    if (focused && !focused.offsetParent) {
+      let top = Number(focused.dataset.unit);
+      while (treeParent[top] >= 0) top = treeParent[top];
+      choose(rows[top], { focus: false });
+    }
+  });
+
+  for (const i of data.roots) tree.append(makeRow(i, 1, false));
+  if (!count) tree.append(el("li", "hint", "No units."));
+  let level = data.roots.slice();
+  let shown = level.length;
+  while (level.length) {
+    const next = level.flatMap((i) => units[i].kids || []);
+    const extra = level.reduce((n, i) => n + childRows(units[i]), 0);
+    if (shown + extra > INITIAL_ROWS) break;
+    for (const i of level) expand(i);
+    shown += extra;
+    level = next;
+  }
+  const first = Number.isInteger(data.start) ? data.start : data.roots[0];
+  if (first !== undefined) goToUnit(first, { focus: false });
+})();

@@ -1,0 +1,225 @@
+"""One self-contained, interactive HTML page: a collapsible tree, search, details and findings.
+
+The page is a fixed template (`assets/page.*`) plus the data as JSON in a non-executable
+`<script type="application/json">` block, which the page's script reads with `JSON.parse` and
+puts on screen with `textContent` only: no string from the data is ever parsed as markup.
+
+A Content-Security-Policy in the page allows exactly our one script and one style sheet (by
+hash) and no connection, frame, form or remote image: opened from `file://` or served from
+anywhere, the page fetches nothing, and even markup that slipped in could not run a script.
+
+The tree is a spanning tree of the graph, placed breadth-first from the top-level assemblies:
+each unit appears once, at its shallowest position. A unit that a second parent also lists
+(inconsistent data) or that closes a cycle appears there as a *link* row pointing at it, so
+the page grows with the number of links, never exponentially.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+from collections import deque
+from functools import cache
+from importlib.resources import files
+from string import Template
+from typing import Any
+
+import networkx as nx
+
+from genealogy.graph import CLASSES, outcome_class
+from genealogy.graph import roots as top_level
+from genealogy.queries.audit import audit
+from genealogy.render import RenderOptions
+from genealogy.render.palette import LOOKS
+from genealogy.text import shown
+
+FIELDS = (
+    "part_number",
+    "part_name",
+    "revision",
+    "batch",
+    "sample",
+    "run_outcome",
+    "run_procedure",
+    "run_id",
+    "run_started_at",
+    "run_ended_at",
+    "run_duration_s",
+    "created_at",
+    "created_by_station",
+    "created_by_user",
+    "reason",
+    "reported_serial",
+    "parent_serial",
+)
+"""Node attributes the page shows, copied when present (not None)."""
+
+
+def render(graph: nx.DiGraph, fmt: str = "html", options: RenderOptions | None = None) -> str:
+    data = page_data(graph)
+    start = graph.graph.get("start")
+    title = f"Genealogy of {shown(start)}" if start else "Genealogy"
+    assets = _assets()
+    return assets.template.substitute(
+        title=html.escape(title),
+        csp=assets.csp,
+        style=assets.style,
+        script=assets.script,
+        data=script_json(data),
+    )
+
+
+def page_data(graph: nx.DiGraph) -> dict[str, Any]:
+    """Everything the page shows, with units referred to by their index in `units`."""
+    serials = list(graph)
+    index = {serial: position for position, serial in enumerate(serials)}
+    roots, kids, links = placement(graph, index)
+    units = [_unit(graph, serial, index, kids, links) for serial in serials]
+    findings = [
+        {
+            "code": finding.code,
+            "severity": finding.severity,
+            "message": shown(finding.message),
+            "serials": [shown(serial) for serial in finding.serials],
+            "units": [index[serial] for serial in finding.serials if serial in index],
+        }
+        for finding in audit(graph).findings
+    ]
+    meta = graph.graph
+    return {
+        "start": index.get(str(meta.get("start"))),
+        "roots": roots,
+        "units": units,
+        "findings": findings,
+        "classes": [{"key": key, "label": LOOKS[key].label} for key in CLASSES],
+        "crawl": {
+            "direction": meta.get("direction"),
+            "interrupted": bool(meta.get("interrupted")),
+            "max_depth": meta.get("max_depth"),
+            "max_units": meta.get("max_units"),
+            "stats": meta.get("stats", {}),
+        },
+    }
+
+
+def placement(
+    graph: nx.DiGraph, index: dict[str, int]
+) -> tuple[list[int], list[list[int]], list[list[int]]]:
+    """Top rows, and for each unit its children placed under it and its children shown as links.
+
+    Breadth-first from the top-level assemblies, then from any unit still unplaced (members of
+    a cycle with no top), smallest serial first.
+    """
+    kids: list[list[int]] = [[] for _ in index]
+    links: list[list[int]] = [[] for _ in index]
+    placed: set[str] = set()
+    top_rows: list[int] = []
+    declared = graph.graph.get("roots")
+    starts = [s for s in declared if s in index] if declared is not None else top_level(graph)
+    for start in [*starts, *sorted(graph)]:
+        if start in placed:
+            continue
+        placed.add(start)
+        top_rows.append(index[start])
+        queue = deque([start])
+        while queue:
+            node = queue.popleft()
+            for child in sorted(graph.successors(node)):
+                if child == node:
+                    continue  # a unit naming itself: the details and the findings say so
+                if child in placed:
+                    links[index[node]].append(index[child])
+                else:
+                    placed.add(child)
+                    kids[index[node]].append(index[child])
+                    queue.append(child)
+    return top_rows, kids, links
+
+
+def _unit(
+    graph: nx.DiGraph,
+    serial: str,
+    index: dict[str, int],
+    kids: list[list[int]],
+    links: list[list[int]],
+) -> dict[str, Any]:
+    attrs = graph.nodes[serial]
+    position = index[serial]
+    unit: dict[str, Any] = {
+        "serial": shown(serial),
+        "class": outcome_class(attrs),
+        "status": attrs.get("status"),
+    }
+    for field in FIELDS:
+        value = attrs.get(field)
+        if value is not None:
+            unit[field] = shown(value) if isinstance(value, str) else value
+    declared_children = attrs.get("children_serials")
+    unit["children_count"] = (
+        len(declared_children) if declared_children is not None else graph.out_degree(serial)
+    )
+    parents = [index[parent] for parent in graph.predecessors(serial) if parent != serial]
+    for key, value in (("kids", kids[position]), ("links", links[position]), ("parents", parents)):
+        if value:
+            unit[key] = value
+    if attrs.get("start"):
+        unit["start"] = True
+    metadata = attrs.get("metadata")
+    if metadata:
+        unit["metadata"] = {
+            shown(key): shown(value if isinstance(value, str) else json.dumps(value))
+            for key, value in metadata.items()
+        }
+    return unit
+
+
+def script_json(data: Any) -> str:
+    """JSON safe inside `<script>`: `<`, `>` and `&` escaped, so nothing can close the element
+    or open a comment; U+2028/U+2029 escaped for older JavaScript parsers."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    for raw, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
+        text = text.replace(raw, escaped)
+    return text
+
+
+class _Assets:
+    def __init__(self) -> None:
+        folder = files("genealogy.render") / "assets"
+        self.template = Template((folder / "page.html").read_text(encoding="utf-8"))
+        self.style = (folder / "page.css").read_text(encoding="utf-8") + _outcome_colours()
+        self.script = (folder / "page.js").read_text(encoding="utf-8")
+        self.csp = "; ".join(
+            (
+                "default-src 'none'",
+                f"script-src '{_sha256(self.script)}'",
+                f"style-src '{_sha256(self.style)}'",
+                "img-src data:",
+                "base-uri 'none'",
+                "form-action 'none'",
+            )
+        )
+
+
+def _outcome_colours() -> str:
+    """One rule per outcome class, from the palette every visual format shares."""
+    return "".join(
+        f".c-{key}{{--fill:{look.fill};--border:{look.border}}}\n" for key, look in LOOKS.items()
+    )
+
+
+def _sha256(text: str) -> str:
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return "sha256-" + base64.b64encode(digest).decode("ascii")
+
+
+@cache
+def _assets() -> _Assets:
+    return _Assets()

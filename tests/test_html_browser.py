@@ -1,0 +1,389 @@
+"""The HTML page in a real browser (headless Debian Chromium through Playwright).
+
+Every expectation is read from an independent source: the demo's JSON graph export and its
+audit report, or the records the test served. Each test ends by checking that the page made
+no request but for its own file and raised no error or dialog.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import pytest
+from click.testing import CliRunner
+
+from genealogy.cli import main
+from genealogy.datasets import DEMO_START, MISSING_SERIAL, synthetic_tree
+from genealogy.localserver import LocalTofuPilot
+from genealogy.render.json import load
+from tests.browser import BrowserPage, allow_asyncio, screenshot_artifact
+from tests.conftest import API_KEY
+from tests.records import unit
+
+XSS = "<img src=x onerror=alert(1)>"
+
+VISIBLE_ROWS = """() => [...document.querySelectorAll('#tree [role="treeitem"]')]
+    .filter((li) => !li.parentElement.closest('[hidden]'))
+    .map((li) => ({
+        serial: li.dataset.serial,
+        selected: li.getAttribute('aria-selected') === 'true',
+        expanded: li.getAttribute('aria-expanded'),
+        level: Number(li.getAttribute('aria-level')),
+        match: li.classList.contains('match'),
+        link: li.classList.contains('link'),
+        text: li.firstElementChild.textContent,
+    }))"""
+DETAILS = """() => Object.fromEntries([...document.querySelectorAll('#details dd[data-field]')]
+    .map((dd) => [dd.dataset.field, dd.textContent]))"""
+FOCUSED = "() => document.activeElement && document.activeElement.dataset.serial"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder the demo command wrote (with its HTML page, JSON graph and audit)."""
+    out = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(main, ["demo", "--out", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo_graph(demo: Path) -> nx.DiGraph:
+    return load((demo / "genealogy.json").read_text(encoding="utf-8"))
+
+
+def export_html(records: list[dict[str, Any]], start: str, out: Path, *args: str) -> Path:
+    """The `export --format html` of a crawl of `records`, served by a real local server.
+    (`allow_asyncio`: the crawl runs its own event loop beside Playwright's.)"""
+    with allow_asyncio(), LocalTofuPilot(records, api_key=API_KEY) as server:
+        result = CliRunner(env={"TOFUPILOT_API_KEY": API_KEY}).invoke(
+            main,
+            ["export", start, "--base-url", server.url, "--no-cache", "-q", "-o", str(out), *args],
+            catch_exceptions=False,
+        )
+    assert result.exit_code in (0, 3), result.output
+    return out
+
+
+def rows(view: BrowserPage) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = view.page.evaluate(VISIBLE_ROWS)
+    return found
+
+
+def row(view: BrowserPage, serial: str) -> dict[str, Any]:
+    (found,) = [entry for entry in rows(view) if entry["serial"] == serial]
+    return found
+
+
+def details(view: BrowserPage) -> dict[str, str]:
+    found: dict[str, str] = view.page.evaluate(DETAILS)
+    return found
+
+
+def selected(view: BrowserPage) -> list[str]:
+    return [entry["serial"] for entry in rows(view) if entry["selected"]]
+
+
+def search(view: BrowserPage, text: str) -> str:
+    """Type into the search box (the page searches as one types); the status line it shows."""
+    view.page.fill("#search", text)
+    view.page.wait_for_function(
+        "(text) => document.getElementById('search-status').dataset.query === text", arg=text
+    )
+    return view.page.text_content("#search-status") or ""
+
+
+def finished(view: BrowserPage) -> None:
+    view.assert_no_errors()
+    view.assert_no_network()
+
+
+def expected_made_by(attrs: dict[str, Any]) -> str:
+    if attrs.get("created_by_station"):
+        return f"station {attrs['created_by_station']}"
+    return f"user {attrs['created_by_user']}" if attrs.get("created_by_user") else "\u2014"
+
+
+def test_the_demo_page_opens_on_the_failed_start_unit_with_every_detail(
+    browser_page: BrowserPage, demo: Path, demo_graph: nx.DiGraph
+) -> None:
+    browser_page.open(demo / "genealogy.html")
+    attrs = demo_graph.nodes[DEMO_START]
+    assert attrs["run_outcome"] == "FAIL"
+    assert selected(browser_page) == [DEMO_START]
+    shown = details(browser_page)
+    assert shown["serial"] == DEMO_START
+    assert shown["part_number"] == attrs["part_number"]
+    assert shown["part_name"] == attrs["part_name"]
+    assert shown["revision"] == attrs["revision"]
+    assert shown["batch"] == attrs["batch"]
+    assert shown["sample"] == (attrs["sample"] or "\u2014")
+    assert shown["run_outcome"] == "FAIL"
+    assert shown["run_procedure"] == attrs["run_procedure"]
+    assert shown["made_by"] == expected_made_by(attrs)
+    assert shown["run_started_at"] == attrs["run_started_at"]
+    seconds = round(attrs["run_duration_s"])
+    assert 60 <= seconds < 3600
+    assert shown["run_duration"] == f"{seconds // 60} min {seconds % 60:02d} s"
+    assert shown["children_count"] == str(len(attrs["children_serials"]))
+    assert shown["status"] == "fetched"
+    top = demo_graph.graph["roots"]
+    path = [DEMO_START]
+    while list(demo_graph.predecessors(path[-1])):
+        (parent,) = demo_graph.predecessors(path[-1])
+        path.append(parent)
+    assert path[-1] in top
+    assert shown["path"] == "".join(reversed(path))
+    finished(browser_page)
+
+
+def test_search_finds_a_serial_reveals_and_highlights_it(
+    browser_page: BrowserPage, demo: Path, demo_graph: nx.DiGraph
+) -> None:
+    browser_page.open(demo / "genealogy.html")
+    browser_page.page.click("#collapse-all")
+    target = max(
+        demo_graph,
+        key=lambda serial: nx.shortest_path_length(
+            demo_graph, demo_graph.graph["roots"][0], serial
+        ),
+    )  # one of the deepest units
+    assert target not in {entry["serial"] for entry in rows(browser_page)}
+    assert search(browser_page, target.lower()) == "1 of 1 match"
+    found = row(browser_page, target)
+    assert found["selected"] and found["match"]
+    assert details(browser_page)["serial"] == target
+    mark = browser_page.page.locator("#tree li.match mark").first.text_content()
+    assert mark == target  # the matched text is marked, in the case of the data
+    assert browser_page.page.locator("#tree li.match mark").first.is_visible()
+    finished(browser_page)
+
+
+def test_search_by_part_number_steps_through_every_unit_of_the_part(
+    browser_page: BrowserPage, demo: Path, demo_graph: nx.DiGraph
+) -> None:
+    browser_page.open(demo / "genealogy.html")
+    part = demo_graph.nodes[demo_graph.graph["roots"][0]]["part_number"]
+    units = sorted(s for s, a in demo_graph.nodes(data=True) if a.get("part_number") == part)
+    modules = sorted(s for s, a in demo_graph.nodes(data=True) if a.get("part_number") == "MOD-16S")
+    assert search(browser_page, part) == f"1 of {len(units)} match" + (
+        "" if len(units) == 1 else "es"
+    )
+    assert search(browser_page, "mod-16") == f"1 of {len(modules)} matches"
+    seen = [details(browser_page)["serial"]]
+    for _ in modules[1:]:
+        browser_page.page.press("#search", "Enter")
+        seen.append(details(browser_page)["serial"])
+    assert sorted(seen) == modules
+    browser_page.page.press("#search", "Shift+Enter")
+    assert details(browser_page)["serial"] == seen[-2]
+    assert search(browser_page, "no-such-unit-zz").startswith("No serial or part number")
+    assert not any(entry["match"] for entry in rows(browser_page))
+    finished(browser_page)
+
+
+def test_expand_and_collapse_with_the_mouse_and_the_keyboard(
+    browser_page: BrowserPage, demo: Path, demo_graph: nx.DiGraph
+) -> None:
+    page = browser_page.page
+    browser_page.open(demo / "genealogy.html")
+    (root,) = demo_graph.graph["roots"]
+    page.click("#collapse-all")
+    assert [(r["serial"], r["expanded"]) for r in rows(browser_page)] == [(root, "false")]
+    page.click(f'#tree [data-serial="{root}"] > .row .twisty')
+    children = sorted(demo_graph.successors(root))
+    assert [r["serial"] for r in rows(browser_page)] == [root, *children]
+    assert all(r["level"] == 2 for r in rows(browser_page)[1:])
+    page.click(f'#tree [data-serial="{root}"] > .row .twisty')
+    assert len(rows(browser_page)) == 1
+
+    page.focus(f'#tree [data-serial="{root}"]')
+    page.keyboard.press("Enter")
+    assert row(browser_page, root)["expanded"] == "true"
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate(FOCUSED) == children[0] == details(browser_page)["serial"]
+    page.keyboard.press("ArrowRight")  # opens the first child
+    grandchildren = sorted(demo_graph.successors(children[0]))
+    assert grandchildren and row(browser_page, children[0])["expanded"] == "true"
+    page.keyboard.press("ArrowRight")  # then moves into it
+    assert page.evaluate(FOCUSED) == grandchildren[0]
+    page.keyboard.press("ArrowLeft")  # a leaf: back to its parent
+    page.keyboard.press("ArrowLeft")  # an open row: closes it
+    assert page.evaluate(FOCUSED) == children[0]
+    assert row(browser_page, children[0])["expanded"] == "false"
+    page.keyboard.press("ArrowUp")
+    assert page.evaluate(FOCUSED) == root
+    assert selected(browser_page) == [root]
+    assert (
+        page.evaluate("() => [...document.querySelectorAll('#tree [tabindex=\"0\"]')].length") == 1
+    )  # one tab stop for the whole tree
+    page.keyboard.press("End")
+    assert page.evaluate(FOCUSED) == children[-1]
+    page.keyboard.press("Home")
+    assert page.evaluate(FOCUSED) == root
+    page.click("#expand-all")
+    assert len(rows(browser_page)) == demo_graph.number_of_nodes()
+    finished(browser_page)
+
+
+def test_findings_are_listed_and_select_the_units_involved(
+    browser_page: BrowserPage, demo: Path
+) -> None:
+    page = browser_page.page
+    browser_page.open(demo / "genealogy.html")
+    report = json.loads((demo / "audit.json").read_text(encoding="utf-8"))
+    buttons = page.locator("#findings-list button.finding")
+    assert buttons.count() == len(report["findings"])
+    for position, finding in enumerate(report["findings"]):
+        button = buttons.nth(position)
+        assert button.get_attribute("data-code") == finding["code"]
+        assert finding["message"] in (button.text_content() or "")
+    missing = next(i for i, f in enumerate(report["findings"]) if f["code"] == "dangling-reference")
+    page.click("#collapse-all")
+    buttons.nth(missing).click()
+    assert sorted(selected(browser_page)) == sorted(report["findings"][missing]["serials"])
+    shown = details(browser_page)
+    assert shown["serial"] == MISSING_SERIAL
+    assert shown["status"].startswith("not found")
+    assert "404" in shown["reason"]
+    assert buttons.nth(missing).get_attribute("aria-pressed") == "true"
+    widest = max(report["findings"], key=lambda f: len(f["serials"]))
+    buttons.nth(report["findings"].index(widest)).click()
+    assert sorted(selected(browser_page)) == sorted(widest["serials"])
+    assert f"{len(widest['serials'])} units selected" in (page.text_content("#details-body") or "")
+    finished(browser_page)
+
+
+def test_the_legend_counts_outcomes_and_steps_through_them(
+    browser_page: BrowserPage, demo: Path, demo_graph: nx.DiGraph
+) -> None:
+    page = browser_page.page
+    browser_page.open(demo / "genealogy.html")
+    failed = sorted(s for s, a in demo_graph.nodes(data=True) if a.get("run_outcome") == "FAIL")
+    passed = sum(1 for _, a in demo_graph.nodes(data=True) if a.get("run_outcome") == "PASS")
+    assert page.text_content('#legend [data-outcome="pass"] .count') == str(passed)
+    page.click('#legend [data-outcome="fail"]')
+    assert page.text_content("#search-status") == f"1 of {len(failed)} fail unit" + (
+        "" if len(failed) == 1 else "s"
+    )
+    assert details(browser_page)["run_outcome"] == "FAIL"
+    finished(browser_page)
+
+
+def test_data_is_shown_as_text_and_never_becomes_markup(
+    browser_page: BrowserPage, tmp_path: Path
+) -> None:
+    """Hostile text in every field: shown literally, no element or script comes from it, and the
+    page fetches nothing, not even from a real server that an injected <img> would call."""
+    with LocalTofuPilot([], api_key=API_KEY) as trap:
+        lure = f'<img src="{trap.url}/units/pwned">'
+        records = [
+            unit(
+                "ROOT <b>bold</b>",
+                children=[XSS],
+                part=lure,
+                batch={"id": "b", "number": "</script><script>alert(2)</script>"},
+            ),
+            unit(
+                XSS,
+                parent="ROOT <b>bold</b>",
+                outcome="FAIL",
+                part="P<svg onload=alert(3)>",
+                sample="<iframe src=javascript:alert(4)>",
+                metadata={"<u>key</u>": "<a href=javascript:alert(5)>x</a>"},
+            ),
+        ]
+        records[1]["part"]["name"] = XSS
+        page_file = export_html(records, XSS, tmp_path / "hostile.html")
+        browser_page.open(page_file)
+        page = browser_page.page
+        assert selected(browser_page) == [XSS]
+        shown = details(browser_page)
+        assert shown["serial"] == XSS and shown["part_name"] == XSS
+        assert shown["part_number"] == "P<svg onload=alert(3)>"
+        assert shown["sample"] == "<iframe src=javascript:alert(4)>"
+        assert "<a href=javascript:alert(5)>x</a>" in shown.values()
+        assert XSS in row(browser_page, XSS)["text"]
+        assert search(browser_page, "ROOT <b>") == "1 of 1 match"
+        assert details(browser_page)["batch"] == "</script><script>alert(2)</script>"
+        assert details(browser_page)["part_number"] == lure
+        injected = page.evaluate(
+            "() => document.querySelectorAll('img, svg, iframe, b, u, a, object, embed').length"
+        )
+        assert injected == 0
+        assert page.evaluate("() => document.scripts.length") == 2  # the data and ours
+        assert page.title() == f"Genealogy of {XSS}"
+        assert trap.total_requests == 0
+    screenshot_artifact(page, "html-hostile")
+    finished(browser_page)
+
+
+def test_five_thousand_units_search_expand_details_and_findings(
+    browser_page: BrowserPage, tmp_path: Path
+) -> None:
+    records = synthetic_tree(5000, 5)
+    by_serial = {record["serial_number"]: record for record in records}
+    deep = records[-1]["serial_number"]
+    by_serial[deep]["created_during"]["outcome"] = "FAIL"
+    missing = "SN-MISSING"
+    parent = by_serial[deep]["parent"]["serial_number"]
+    by_serial[parent]["children"].append({**by_serial[deep]["parent"], "serial_number": missing})
+    page_file = export_html(records, records[0]["serial_number"], tmp_path / "big.html")
+    page = browser_page.page
+    browser_page.open(page_file)
+    assert len(rows(browser_page)) < 1000  # opens a few levels, not all 5,000 rows
+    assert search(browser_page, deep) == "1 of 1 match"
+    assert details(browser_page)["run_outcome"] == "FAIL"
+    assert row(browser_page, deep)["selected"]
+    findings = page.locator("#findings-list button.finding")
+    codes = [findings.nth(i).get_attribute("data-code") for i in range(findings.count())]
+    assert "dangling-reference" in codes and "failed-run-installed" in codes
+    findings.nth(codes.index("dangling-reference")).click()
+    assert details(browser_page)["serial"] == missing
+    page.click("#expand-all")
+    assert len(rows(browser_page)) == 5001
+    page.click("#collapse-all")
+    assert len(rows(browser_page)) == 1
+    finished(browser_page)
+
+
+def test_a_unit_listed_by_two_parents_has_a_link_row_that_leads_to_it(
+    browser_page: BrowserPage, tmp_path: Path
+) -> None:
+    records = [
+        unit("A", children=["B", "C"]),
+        unit("B", parent="A", children=["X"]),
+        unit("C", parent="A", children=["X"]),
+        unit("X", parent="B"),
+    ]
+    browser_page.open(export_html(records, "A", tmp_path / "shared.html"))
+    page = browser_page.page
+    page.click("#expand-all")
+    assert [(r["serial"], r["link"]) for r in rows(browser_page)] == [
+        ("A", False),
+        ("B", False),
+        ("X", False),
+        ("C", False),
+        ("X", True),
+    ]
+    page.locator("#tree li.link > .row").click()
+    assert page.evaluate(FOCUSED) == "X"
+    assert page.evaluate("() => document.activeElement.classList.contains('link')") is False
+    assert "shown under B" in row(browser_page, "C")["text"] + rows(browser_page)[-1]["text"]
+    finished(browser_page)
+
+
+def test_a_screenshot_of_the_demo_page_is_kept_as_an_artifact(
+    browser_page: BrowserPage, demo: Path
+) -> None:
+    browser_page.open(demo / "genealogy.html")
+    path = screenshot_artifact(browser_page.page, "html-view-demo")
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", header[16:24])
+    assert width == 1280 and height >= 800
+    finished(browser_page)
