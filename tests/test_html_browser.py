@@ -173,7 +173,9 @@ def test_search_by_part_number_steps_through_every_unit_of_the_part(
     assert search(browser_page, part) == f"1 of {len(units)} match" + (
         "" if len(units) == 1 else "es"
     )
+    browser_page.page.click("#collapse-all")
     assert search(browser_page, "mod-16") == f"1 of {len(modules)} matches"
+    assert sorted(entry["serial"] for entry in rows(browser_page) if entry["match"]) == modules
     seen = [details(browser_page)["serial"]]
     for _ in modules[1:]:
         browser_page.page.press("#search", "Enter")

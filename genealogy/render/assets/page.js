@@ -11,6 +11,7 @@
   const INITIAL_ROWS = 400; // levels are opened at start while the rows shown stay under this
   const MAX_CHIPS = 200;
   const MAX_FINDINGS = 5000;
+  const REVEAL_ALL = 200; // a search with at most this many matches opens the way to each
 
   const tree = byId("tree");
   const searchBox = byId("search");
@@ -358,10 +359,18 @@
       add("Declared parent", unit.parent_serial + " (not in this graph)", "parent_serial");
     }
     add("Path to top", pathToTop(i), "path");
-    for (const [key, value] of Object.entries(unit.metadata || {})) {
-      add(key, typeof value === "string" ? value : JSON.stringify(value), "metadata");
-    }
     body.push(list);
+    const metadata = Object.entries(unit.metadata || {});
+    if (metadata.length) {
+      body.push(el("h3", null, "Metadata"));
+      const extra = el("dl", "metadata");
+      for (const [key, value] of metadata) {
+        const description = el("dd", null, typeof value === "string" ? value : JSON.stringify(value));
+        description.dataset.field = "metadata";
+        extra.append(el("dt", "mono", key), description);
+      }
+      body.push(extra);
+    }
     detailsBody.replaceChildren(...body);
   }
 
@@ -452,6 +461,7 @@
     }
     const found = find(q);
     setMatches(found, q, found.length === 1 ? "match" : "matches");
+    if (found.length <= REVEAL_ALL) for (const i of found) reveal(i);
     if (found.length) {
       step(1);
     } else {
