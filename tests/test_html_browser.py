@@ -389,3 +389,11 @@ def test_a_screenshot_of_the_demo_page_is_kept_as_an_artifact(
     width, height = struct.unpack(">II", header[16:24])
     assert width == 1280 and height >= 800
     finished(browser_page)
+
+
+def test_the_bundled_example_page_is_what_the_demo_writes_today(demo: Path) -> None:
+    """examples/demo/genealogy.html (linked from the README) is regenerated with the page."""
+    bundled = Path(__file__).parent.parent / "examples" / "demo" / "genealogy.html"
+    assert bundled.read_text(encoding="utf-8") == (demo / "genealogy.html").read_text(
+        encoding="utf-8"
+    ), "regenerate it: .venv/bin/genealogy demo --out examples/demo"

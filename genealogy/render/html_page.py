@@ -99,8 +99,7 @@ def page_data(graph: nx.DiGraph) -> dict[str, Any]:
             "interrupted": bool(meta.get("interrupted")),
             "max_depth": meta.get("max_depth"),
             "max_units": meta.get("max_units"),
-            "stats": meta.get("stats", {}),
-        },
+        },  # not the crawl's timings: the same data gives the same page
     }
 
 
