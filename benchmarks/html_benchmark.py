@@ -67,7 +67,7 @@ TIMED = """([action, arg]) => {
 LOADED = "() => performance.getEntriesByType('navigation')[0].loadEventEnd"
 STATUS = "() => document.getElementById('search-status').textContent"
 VISIBLE = """() => [...document.querySelectorAll('#tree [role="treeitem"]')]
-    .filter((li) => !li.parentElement.closest('[hidden]')).length"""
+    .filter((li) => li.getClientRects().length > 0).length"""
 
 
 def page_file(units: int, levels: int, folder: Path) -> tuple[Path, str, float]:

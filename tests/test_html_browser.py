@@ -27,7 +27,7 @@ from tests.records import unit
 XSS = "<img src=x onerror=alert(1)>"
 
 VISIBLE_ROWS = """() => [...document.querySelectorAll('#tree [role="treeitem"]')]
-    .filter((li) => !li.parentElement.closest('[hidden]'))
+    .filter((li) => li.getClientRects().length > 0)
     .map((li) => ({
         serial: li.dataset.serial,
         selected: li.getAttribute('aria-selected') === 'true',
@@ -397,3 +397,29 @@ def test_the_bundled_example_page_is_what_the_demo_writes_today(demo: Path) -> N
     assert bundled.read_text(encoding="utf-8") == (demo / "genealogy.html").read_text(
         encoding="utf-8"
     ), "regenerate it: .venv/bin/genealogy demo --out examples/demo"
+
+
+def test_an_assembly_hundreds_of_levels_deep_opens_and_reveals_its_bottom_unit(
+    browser_page: BrowserPage, tmp_path: Path
+) -> None:
+    """One row per unit in a flat list: nested elements this deep used to crash the tab."""
+    depth = 1200
+    serials = [f"L{level:05d}" for level in range(depth)]
+    records = [
+        unit(
+            serial,
+            parent=serials[level - 1] if level else None,
+            children=serials[level + 1 : level + 2],
+        )
+        for level, serial in enumerate(serials)
+    ]
+    browser_page.open(export_html(records, serials[-1], tmp_path / "deep.html"))
+    assert selected(browser_page) == [serials[-1]]
+    bottom = row(browser_page, serials[-1])
+    assert bottom["level"] == depth
+    assert details(browser_page)["path"] == "".join(serials)
+    browser_page.page.click("#collapse-all")
+    assert [r["serial"] for r in rows(browser_page)] == [serials[0]]
+    browser_page.page.click("#expand-all")
+    assert len(rows(browser_page)) == depth
+    finished(browser_page)

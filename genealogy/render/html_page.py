@@ -56,6 +56,10 @@ FIELDS = (
 )
 """Node attributes the page shows, copied when present (not None)."""
 
+INDENT_LEVELS = 40
+"""Levels indented one step further each; deeper rows line up at this indent (their level
+is still in the row's aria-level and the details' path to the top)."""
+
 
 def render(graph: nx.DiGraph, fmt: str = "html", options: RenderOptions | None = None) -> str:
     data = page_data(graph)
@@ -94,6 +98,7 @@ def page_data(graph: nx.DiGraph) -> dict[str, Any]:
         "units": units,
         "findings": findings,
         "classes": [{"key": key, "label": LOOKS[key].label} for key in CLASSES],
+        "indent_levels": INDENT_LEVELS,
         "crawl": {
             "direction": meta.get("direction"),
             "interrupted": bool(meta.get("interrupted")),
@@ -193,7 +198,9 @@ class _Assets:
     def __init__(self) -> None:
         folder = files("genealogy.render") / "assets"
         self.template = Template((folder / "page.html").read_text(encoding="utf-8"))
-        self.style = (folder / "page.css").read_text(encoding="utf-8") + _outcome_colours()
+        self.style = (
+            (folder / "page.css").read_text(encoding="utf-8") + _outcome_colours() + _indents()
+        )
         self.script = (folder / "page.js").read_text(encoding="utf-8")
         self.csp = "; ".join(
             (
@@ -211,6 +218,14 @@ def _outcome_colours() -> str:
     """One rule per outcome class, from the palette every visual format shares."""
     return "".join(
         f".c-{key}{{--fill:{look.fill};--border:{look.border}}}\n" for key, look in LOOKS.items()
+    )
+
+
+def _indents() -> str:
+    """A class per level of indent: the policy allows no inline style to compute it from."""
+    return "".join(
+        f".lv-{level}>.row{{padding-left:{6 + 18 * level}px}}\n"
+        for level in range(INDENT_LEVELS + 1)
     )
 
 

@@ -1,7 +1,11 @@
 "use strict";
 // The genealogy page. Every string from the data reaches the screen through textContent or an
 // attribute value, never as markup. Rows are created when their parent is first expanded, so
-// a page of many thousand units opens as fast as one of a hundred.
+// a page of many thousand units opens as fast as one of a hundred. The tree is one flat list of
+// the rows on show, in display order (the ARIA tree pattern with aria-level): nesting elements
+// per level would crash the browser's layout on an assembly thousands of levels deep. A closed
+// row's descendants are taken out of the document (kept for reopening): Chromium takes seconds
+// to lay out thousands of rows hidden at once, and milliseconds when they are removed.
 (() => {
   const byId = (id) => document.getElementById(id);
   const data = JSON.parse(byId("genealogy-data").textContent);
@@ -35,7 +39,7 @@
   preorder.forEach((i, rank) => { treeRank[i] = rank; });
 
   const rows = new Array(count); // the placed row (li) of each unit, once created
-  const groups = new Array(count); // its children's list (ul), once created
+  const childRowsOf = new Array(count); // the rows under a placed row (kids, then links), once made
   const linkRows = new Map(); // unit -> link rows (li) pointing at it
 
   function el(tag, className, text) {
@@ -63,11 +67,15 @@
     return parent < 0 ? "shown at the top" : "shown under " + units[parent].serial;
   }
 
-  function makeRow(i, level, isLink) {
+  function makeRow(i, level, isLink, parent, position, siblings) {
     const unit = units[i];
-    const li = el("li", "c-" + classOf(unit) + (isLink ? " link" : ""));
+    const indent = " lv-" + Math.min(level - 1, data.indent_levels);
+    const li = el("li", "c-" + classOf(unit) + (isLink ? " link" : "") + indent);
     li.setAttribute("role", "treeitem");
     li.setAttribute("aria-level", String(level));
+    li.setAttribute("aria-posinset", String(position));
+    li.setAttribute("aria-setsize", String(siblings));
+    li.dataset.parent = String(parent);
     li.setAttribute("aria-selected", selected.has(i) ? "true" : "false");
     li.tabIndex = -1;
     li.dataset.unit = String(i);
@@ -113,28 +121,46 @@
   function expand(i) {
     const li = rows[i];
     if (!li || li.getAttribute("aria-expanded") !== "false") return;
-    if (!groups[i]) {
-      const group = el("ul");
-      group.setAttribute("role", "group");
-      const level = Number(li.getAttribute("aria-level")) + 1;
-      const unit = units[i];
-      for (const kid of unit.kids || []) group.append(makeRow(kid, level, false));
-      for (const link of unit.links || []) group.append(makeRow(link, level, true));
-      li.append(group);
-      groups[i] = group;
-    }
-    groups[i].hidden = false;
     li.setAttribute("aria-expanded", "true");
     li.firstChild.firstChild.textContent = "\u25be";
+    if (!childRowsOf[i]) {
+      const level = Number(li.getAttribute("aria-level")) + 1;
+      const unit = units[i];
+      const kids = unit.kids || [];
+      const links = unit.links || [];
+      const siblings = kids.length + links.length;
+      const made = kids.map((kid, k) => makeRow(kid, level, false, i, k + 1, siblings));
+      links.forEach((link, k) => made.push(makeRow(link, level, true, i, kids.length + k + 1, siblings)));
+      childRowsOf[i] = made;
+    }
+    const fragment = document.createDocumentFragment();
+    fragment.append(...openRowsBelow(i));
+    li.after(fragment);
+  }
+
+  /** The rows below unit i that its open rows show, in display order. */
+  function openRowsBelow(i) {
+    const shown = [];
+    const stack = (childRowsOf[i] || []).slice().reverse();
+    while (stack.length) {
+      const row = stack.pop();
+      shown.push(row);
+      if (row.getAttribute("aria-expanded") === "true") {
+        const below = childRowsOf[Number(row.dataset.unit)] || [];
+        for (let k = below.length - 1; k >= 0; k--) stack.push(below[k]);
+      }
+    }
+    return shown;
   }
 
   function collapse(i) {
     const li = rows[i];
     if (!li || li.getAttribute("aria-expanded") !== "true") return;
-    groups[i].hidden = true;
     li.setAttribute("aria-expanded", "false");
     li.firstChild.firstChild.textContent = "\u25b8";
-    if (focused && focused !== li && li.contains(focused)) choose(li, { focus: false });
+    const hadFocus = focused !== null && focused === document.activeElement;
+    for (const row of openRowsBelow(i)) row.remove();
+    if (focused && !focused.isConnected) choose(li, { focus: hadFocus }); // it was inside
   }
 
   function toggle(i) {
@@ -185,39 +211,15 @@
     choose(reveal(i), { center: true, ...options });
   }
 
-  function visibleNext(li) {
-    if (li.getAttribute("aria-expanded") === "true") {
-      const group = groups[Number(li.dataset.unit)];
-      if (group && group.firstElementChild) return group.firstElementChild;
-    }
-    for (let node = li; node; node = parentRow(node)) {
-      if (node.nextElementSibling) return node.nextElementSibling;
-    }
-    return null;
+  const visibleNext = (li) => li.nextElementSibling;
+  const visiblePrevious = (li) => li.previousElementSibling;
+
+  function parentRow(li) {
+    const parent = Number(li.dataset.parent);
+    return parent >= 0 ? rows[parent] : null;
   }
 
-  function visiblePrevious(li) {
-    let node = li.previousElementSibling;
-    if (!node) return parentRow(li);
-    while (node.getAttribute("aria-expanded") === "true") {
-      const group = groups[Number(node.dataset.unit)];
-      if (!group || !group.lastElementChild) break;
-      node = group.lastElementChild;
-    }
-    return node;
-  }
-
-  const parentRow = (li) => li.parentElement.closest('[role="treeitem"]');
-
-  function lastVisible() {
-    let node = tree.lastElementChild;
-    while (node && node.getAttribute("aria-expanded") === "true") {
-      const group = groups[Number(node.dataset.unit)];
-      if (!group || !group.lastElementChild) break;
-      node = group.lastElementChild;
-    }
-    return node;
-  }
+  const lastVisible = () => tree.lastElementChild;
 
   tree.addEventListener("click", (event) => {
     const li = event.target.closest('[role="treeitem"]');
@@ -254,7 +256,7 @@
         break;
       case "ArrowRight":
         if (state === "false") expand(i);
-        else if (state === "true") choose(groups[i].firstElementChild);
+        else if (state === "true") choose(childRowsOf[i][0]);
         break;
       case "ArrowLeft":
         if (state === "true") collapse(i);
@@ -613,15 +615,21 @@
     for (const i of preorder) if (units[i].kids || units[i].links) expand(i);
   });
   byId("collapse-all").addEventListener("click", () => {
-    for (let k = preorder.length - 1; k >= 0; k--) collapse(preorder[k]);
-    if (focused && !focused.offsetParent) {
+    for (const li of [...tree.children]) {
+      if (li.getAttribute("aria-expanded") === "true") {
+        li.setAttribute("aria-expanded", "false");
+        li.firstChild.firstChild.textContent = "\u25b8";
+      }
+      if (li.dataset.parent !== "-1") li.remove();
+    }
+    if (focused && !focused.isConnected) {
       let top = Number(focused.dataset.unit);
       while (treeParent[top] >= 0) top = treeParent[top];
       choose(rows[top], { focus: false });
     }
   });
 
-  for (const i of data.roots) tree.append(makeRow(i, 1, false));
+  data.roots.forEach((i, k) => tree.append(makeRow(i, 1, false, -1, k + 1, data.roots.length)));
   if (!count) tree.append(el("li", "hint", "No units."));
   let level = data.roots.slice();
   let shown = level.length;
