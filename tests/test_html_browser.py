@@ -103,9 +103,9 @@ def finished(view: BrowserPage) -> None:
 
 
 def expected_made_by(attrs: dict[str, Any]) -> str:
-    if attrs.get("created_by_station"):
-        return f"station {attrs['created_by_station']}"
-    return f"user {attrs['created_by_user']}" if attrs.get("created_by_user") else "\u2014"
+    station, user = attrs.get("created_by_station"), attrs.get("created_by_user")
+    made_by = [*([f"station {station}"] if station else []), *([f"user {user}"] if user else [])]
+    return " \u00b7 ".join(made_by) or "\u2014"
 
 
 def test_the_demo_page_opens_on_the_failed_start_unit_with_every_detail(
@@ -183,7 +183,7 @@ def test_search_by_part_number_steps_through_every_unit_of_the_part(
     assert sorted(seen) == modules
     browser_page.page.press("#search", "Shift+Enter")
     assert details(browser_page)["serial"] == seen[-2]
-    assert search(browser_page, "no-such-unit-zz").startswith("No serial or part number")
+    assert search(browser_page, "no-such-unit-zz").startswith("No serial, part number or name")
     assert not any(entry["match"] for entry in rows(browser_page))
     finished(browser_page)
 
@@ -422,4 +422,87 @@ def test_an_assembly_hundreds_of_levels_deep_opens_and_reveals_its_bottom_unit(
     assert [r["serial"] for r in rows(browser_page)] == [serials[0]]
     browser_page.page.click("#expand-all")
     assert len(rows(browser_page)) == depth
+    finished(browser_page)
+
+
+def test_station_and_user_both_show_and_a_unit_not_fetched_has_no_child_count(
+    browser_page: BrowserPage, demo: Path, demo_graph: nx.DiGraph
+) -> None:
+    both = next(
+        serial
+        for serial, attrs in demo_graph.nodes(data=True)
+        if attrs.get("created_by_station") and attrs.get("created_by_user")
+    )
+    browser_page.open(demo / "genealogy.html")
+    search(browser_page, both)
+    assert details(browser_page)["made_by"] == expected_made_by(demo_graph.nodes[both])
+    search(browser_page, MISSING_SERIAL)
+    shown = details(browser_page)
+    assert shown["children_count"] == "\u2014"
+    assert shown["run_outcome"] == "unknown (not found)"
+    finished(browser_page)
+
+
+def test_a_legend_click_is_not_undone_by_a_search_still_waiting_to_run(
+    browser_page: BrowserPage, demo: Path, demo_graph: nx.DiGraph
+) -> None:
+    browser_page.open(demo / "genealogy.html")
+    page = browser_page.page
+    failed = [s for s, a in demo_graph.nodes(data=True) if a.get("run_outcome") == "FAIL"]
+    page.evaluate(
+        """() => {
+            const box = document.getElementById('search');
+            box.value = 'mod';
+            box.dispatchEvent(new Event('input', {bubbles: true}));  // search waits to run
+            document.querySelector('#legend [data-outcome="fail"]').click();
+        }"""
+    )
+    page.wait_for_timeout(400)  # well past the search's wait
+    assert page.get_attribute('#legend [data-outcome="fail"]', "aria-pressed") == "true"
+    assert (page.text_content("#search-status") or "").startswith(f"1 of {len(failed)} fail")
+    assert details(browser_page)["serial"] in failed
+    finished(browser_page)
+
+
+def test_collapse_all_also_closes_rows_inside_an_already_closed_subtree(
+    browser_page: BrowserPage, demo: Path, demo_graph: nx.DiGraph
+) -> None:
+    page = browser_page.page
+    browser_page.open(demo / "genealogy.html")
+    (root,) = demo_graph.graph["roots"]
+    path = [DEMO_START, *demo_graph.predecessors(DEMO_START)]
+    module = path[1]
+    assert next(iter(demo_graph.predecessors(module))) == root
+    page.click("#expand-all")
+    page.click(f'#tree [data-serial="{root}"] > .row .twisty')  # the module stays open inside
+    page.click("#collapse-all")
+    page.click(f'#tree [data-serial="{root}"] > .row .twisty')
+    assert row(browser_page, module)["expanded"] == "false"
+    assert DEMO_START not in {entry["serial"] for entry in rows(browser_page)}
+    finished(browser_page)
+
+
+def test_a_finding_click_ends_the_search_it_interrupts(
+    browser_page: BrowserPage, demo: Path
+) -> None:
+    page = browser_page.page
+    browser_page.open(demo / "genealogy.html")
+    assert search(browser_page, "CELL").startswith("1 of ")
+    page.locator("#findings-list button.finding").first.click()
+    assert not any(entry["match"] for entry in rows(browser_page))
+    assert page.input_value("#search") == "" and page.text_content("#search-status") == ""
+    page.keyboard.press("Escape")
+    assert page.locator('#findings-list [aria-pressed="true"]').count() == 0
+    finished(browser_page)
+
+
+def test_a_start_unit_with_thousands_of_children_opens_on_its_first_level(
+    browser_page: BrowserPage, tmp_path: Path
+) -> None:
+    children = [f"C{i:04d}" for i in range(2500)]
+    records = [unit("WIDE", children=children)] + [unit(c, parent="WIDE") for c in children]
+    browser_page.open(export_html(records, "WIDE", tmp_path / "wide.html"))
+    shown = [entry["serial"] for entry in rows(browser_page)]
+    assert shown == ["WIDE", *children]
+    assert selected(browser_page) == ["WIDE"]
     finished(browser_page)

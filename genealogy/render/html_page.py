@@ -114,7 +114,7 @@ def placement(
     """Top rows, and for each unit its children placed under it and its children shown as links.
 
     Breadth-first from the top-level assemblies, then from any unit still unplaced (members of
-    a cycle with no top), smallest serial first.
+    a cycle with no top): the start unit first, then by serial.
     """
     kids: list[list[int]] = [[] for _ in index]
     links: list[list[int]] = [[] for _ in index]
@@ -122,7 +122,9 @@ def placement(
     top_rows: list[int] = []
     declared = graph.graph.get("roots")
     starts = [s for s in declared if s in index] if declared is not None else top_level(graph)
-    for start in [*starts, *sorted(graph)]:
+    crawl_start = graph.graph.get("start")
+    seeds = [crawl_start] if crawl_start in index else []
+    for start in [*starts, *seeds, *sorted(graph)]:
         if start in placed:
             continue
         placed.add(start)
@@ -132,7 +134,7 @@ def placement(
             node = queue.popleft()
             for child in sorted(graph.successors(node)):
                 if child == node:
-                    continue  # a unit naming itself: the details and the findings say so
+                    continue  # a unit naming itself: `lists_itself`, and a finding
                 if child in placed:
                     links[index[node]].append(index[child])
                 else:
@@ -161,9 +163,10 @@ def _unit(
         if value is not None:
             unit[field] = shown(value) if isinstance(value, str) else value
     declared_children = attrs.get("children_serials")
-    unit["children_count"] = (
-        len(declared_children) if declared_children is not None else graph.out_degree(serial)
-    )
+    if declared_children is not None:  # unknown for a unit not fetched
+        unit["children_count"] = len(declared_children)
+    if graph.has_edge(serial, serial):
+        unit["lists_itself"] = True
     parents = [index[parent] for parent in graph.predecessors(serial) if parent != serial]
     for key, value in (("kids", kids[position]), ("links", links[position]), ("parents", parents)):
         if value:

@@ -13,8 +13,10 @@
   const count = units.length;
   const LABELS = new Map(data.classes.map((c) => [c.key, c.label]));
   const INITIAL_ROWS = 400; // levels are opened at start while the rows shown stay under this
+  const OPEN_ALWAYS = 5000; // rows the start unit and the top rows may add when they open at start
   const MAX_CHIPS = 200;
-  const MAX_FINDINGS = 5000;
+  const FINDINGS_AT_ONCE = 200; // findings listed at first, and more on each "show more"
+  const EMPTY_SERIAL = "(empty serial number)";
   const REVEAL_ALL = 200; // a search with at most this many matches opens the way to each
 
   const tree = byId("tree");
@@ -41,6 +43,7 @@
   const rows = new Array(count); // the placed row (li) of each unit, once created
   const childRowsOf = new Array(count); // the rows under a placed row (kids, then links), once made
   const linkRows = new Map(); // unit -> link rows (li) pointing at it
+  const markedWith = new WeakMap(); // row -> the search its texts were marked for
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -91,7 +94,8 @@
     row.append(part);
     if (unit.revision) row.append(el("span", "rev", "rev " + unit.revision));
     row.append(el("span", "badge", badgeText(unit)));
-    if (unit.part_name) row.append(el("span", "name", unit.part_name));
+    const name = el("span", "name");
+    if (unit.part_name) row.append(name);
     if (isLink) row.append(el("span", "more", "\u2197 also listed here; " + placedUnder(i)));
     li.append(row);
     const inside = childRows(unit);
@@ -104,17 +108,16 @@
     }
     if (!isLink) {
       rows[i] = li;
-      if (matchSet.has(i)) li.classList.add("match");
+      if (query && matchSet.has(i)) li.classList.add("match");
     } else {
       if (!linkRows.has(i)) linkRows.set(i, []);
       linkRows.get(i).push(li);
     }
-    if (isLink) {
-      serial.textContent = unit.serial;
-      part.textContent = unit.part_number || "";
-    } else {
-      writeRowText(li, i);
-    }
+    serial.title = unit.serial;
+    part.title = unit.part_number || "";
+    name.title = unit.part_name || "";
+    if (!unit.serial) serial.classList.add("empty");
+    writeRowText(li, i);
     return li;
   }
 
@@ -134,7 +137,12 @@
       childRowsOf[i] = made;
     }
     const fragment = document.createDocumentFragment();
-    fragment.append(...openRowsBelow(i));
+    for (const row of openRowsBelow(i)) {
+      if (markedWith.get(row) !== query && !row.classList.contains("link")) {
+        writeRowText(row, Number(row.dataset.unit));
+      }
+      fragment.append(row);
+    }
     li.after(fragment);
   }
 
@@ -197,7 +205,10 @@
   function choose(li, { focus = true, keep = false, center = false } = {}) {
     if (!li) return;
     const i = Number(li.dataset.unit);
-    if (!keep) setSelection([i]);
+    if (!keep) {
+      setSelection([i]);
+      if (activeFinding) pressFinding(null);
+    }
     if (focused) focused.tabIndex = -1;
     focused = li;
     li.tabIndex = 0;
@@ -334,7 +345,7 @@
       else description.textContent = value === undefined || value === null || value === "" ? "\u2014" : String(value);
       list.append(term, description);
     };
-    add("Serial number", unit.serial, "serial");
+    add("Serial number", unit.serial || EMPTY_SERIAL, "serial");
     if (unit.reported_serial) add("Record says", unit.reported_serial, "reported_serial");
     add("Part number", unit.part_number, "part_number");
     add("Part name", unit.part_name, "part_name");
@@ -342,12 +353,14 @@
     add("Batch", unit.batch, "batch");
     add("Sample class", unit.sample, "sample");
     const outcome = el("span", "outcome-line c-" + classOf(unit));
-    outcome.append(el("span", "swatch"), el("span", null, unit.status === "ok" ? (unit.run_outcome || "no run") : "unknown (not fetched)"));
+    const verdict = unit.status === "ok" ? unit.run_outcome || "no run" : "unknown (" + badgeText(unit) + ")";
+    outcome.append(el("span", "swatch"), el("span", null, verdict));
     add("Run outcome", outcome, "run_outcome");
     add("Procedure", unit.run_procedure, "run_procedure");
-    const madeBy = unit.created_by_station ? "station " + unit.created_by_station
-      : unit.created_by_user ? "user " + unit.created_by_user : null;
-    add("Station or user", madeBy, "made_by");
+    const madeBy = [];
+    if (unit.created_by_station) madeBy.push("station " + unit.created_by_station);
+    if (unit.created_by_user) madeBy.push("user " + unit.created_by_user);
+    add("Station or user", madeBy.join(" \u00b7 "), "made_by");
     add("Run started", unit.run_started_at, "run_started_at");
     add("Run duration", duration(unit.run_duration_s), "run_duration");
     add("Run ID", unit.run_id, "run_id");
@@ -355,6 +368,7 @@
     add("Children", unit.children_count, "children_count");
     add("Fetch status", statusText(unit), "status");
     if (unit.reason) add("Why", unit.reason, "reason");
+    if (unit.lists_itself) add("Its record", "names this unit as its own parent or child", "lists_itself");
     const parents = unit.parents || [];
     if (parents.length > 1) add("Listed by", chipList(parents), "parents");
     if (unit.parent_serial && !parents.some((p) => units[p].serial === unit.parent_serial)) {
@@ -400,7 +414,8 @@
   let matchLabel = "";
   let pending = null;
 
-  function writeMarked(span, text) {
+  function writeMarked(span, text, query) {
+    if (!span) return;
     const at = query ? text.toLowerCase().indexOf(query) : -1;
     if (at < 0 || text.toLowerCase().length !== text.length) {
       span.textContent = text;
@@ -431,14 +446,21 @@
     matchSet = new Set(list);
     matchAt = -1;
     matchLabel = label;
-    for (const i of matchSet) if (rows[i]) rows[i].classList.add("match");
-    for (const i of previous.concat(list)) if (rows[i]) writeRowText(rows[i], i);
+    if (q) for (const i of matchSet) if (rows[i]) rows[i].classList.add("match");
+    for (const i of previous.concat(list)) {
+      if (rows[i] && rows[i].isConnected) writeRowText(rows[i], i);
+    }
   }
 
+  /** The row's texts, with the current search marked (link rows are never marked). */
   function writeRowText(li, i) {
     const unit = units[i];
-    writeMarked(li.firstChild.querySelector(".serial"), unit.serial);
-    writeMarked(li.firstChild.querySelector(".part"), unit.part_number || "");
+    const marked = li.classList.contains("link") ? "" : query;
+    const row = li.firstChild;
+    writeMarked(row.querySelector(".serial"), unit.serial || EMPTY_SERIAL, marked);
+    writeMarked(row.querySelector(".part"), unit.part_number || "", marked);
+    writeMarked(row.querySelector(".name"), unit.part_name || "", marked);
+    markedWith.set(li, marked);
   }
 
   function step(delta) {
@@ -449,9 +471,13 @@
     searchStatus.textContent = (matchAt + 1) + " of " + matches.length + " " + matchLabel;
   }
 
-  function runSearch() {
+  function cancelPendingSearch() {
     clearTimeout(pending);
     pending = null;
+  }
+
+  function runSearch(backwards = false) {
+    cancelPendingSearch();
     const text = searchBox.value.trim();
     const q = text.toLowerCase();
     searchStatus.dataset.query = text; // which search the status is about
@@ -465,10 +491,11 @@
     setMatches(found, q, found.length === 1 ? "match" : "matches");
     if (found.length <= REVEAL_ALL) for (const i of found) reveal(i);
     if (found.length) {
-      step(1);
+      step(backwards ? -1 : 1);
     } else {
       searchStatus.className = "none";
-      searchStatus.textContent = "No serial or part number contains \u201c" + text + "\u201d";
+      const shownText = text.length > 40 ? text.slice(0, 39) + "\u2026" : text;
+      searchStatus.textContent = "No serial, part number or name contains \u201c" + shownText + "\u201d";
     }
   }
 
@@ -480,11 +507,10 @@
     if (event.key === "Enter") {
       event.preventDefault();
       const fresh = pending !== null || searchBox.value.trim().toLowerCase() !== query;
-      if (fresh) runSearch();
+      if (fresh) runSearch(event.shiftKey);
       else step(event.shiftKey ? -1 : 1);
     } else if (event.key === "Escape") {
-      searchBox.value = "";
-      runSearch();
+      clearSearch();
     } else if (event.key === "ArrowDown" && focused) {
       event.preventDefault();
       choose(focused);
@@ -492,12 +518,22 @@
   });
   byId("search-next").addEventListener("click", () => step(1));
   byId("search-prev").addEventListener("click", () => step(-1));
+  /** Escape anywhere: no search, no legend stepping, no finding pressed. */
+  function clearSearch() {
+    searchBox.value = "";
+    runSearch();
+    pressFinding(null);
+  }
+
   document.addEventListener("keydown", (event) => {
     const typing = event.target instanceof HTMLInputElement || event.target instanceof HTMLTextAreaElement;
-    if (event.key === "/" && !typing && !event.ctrlKey && !event.metaKey && !event.altKey) {
+    if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key === "/") {
       event.preventDefault();
       searchBox.focus();
       searchBox.select();
+    } else if (event.key === "Escape") {
+      clearSearch();
     }
   });
 
@@ -518,19 +554,20 @@
       button.type = "button";
       button.dataset.outcome = key;
       button.setAttribute("aria-pressed", "false");
-      button.title = "Step through the " + label + " units";
+      button.title = "Go to the " + label + " units, one per click (Escape stops)";
       button.append(el("span", "swatch"), el("span", null, label), el("span", "count", members));
       button.addEventListener("click", () => {
+        cancelPendingSearch();
         if (button.getAttribute("aria-pressed") === "true") {
-          pressLegend(null);
-          setMatches([], "", "");
-          searchStatus.textContent = "";
+          step(1);
           return;
         }
         searchBox.value = "";
         pressLegend(button);
+        pressFinding(null);
         const list = preorder.filter((i) => classOf(units[i]) === key);
         setMatches(list, "", label + (list.length === 1 ? " unit" : " units"));
+        searchStatus.dataset.query = "";
         step(1);
       });
       legendButtons.push(button);
@@ -540,58 +577,87 @@
   }
 
   // --- findings --------------------------------------------------------------------------------
+  function pressFinding(button) {
+    if (activeFinding) activeFinding.setAttribute("aria-pressed", "false");
+    activeFinding = button;
+    if (button) button.setAttribute("aria-pressed", "true");
+  }
+
+  function findingButton(finding) {
+    const button = el("button", "finding");
+    button.type = "button";
+    button.dataset.code = finding.code;
+    button.dataset.severity = finding.severity;
+    button.setAttribute("aria-pressed", "false");
+    const severity = ["error", "warning", "info"].includes(finding.severity) ? finding.severity : "info";
+    button.append(
+      el("span", "severity severity-" + severity, finding.severity),
+      el("span", "code", finding.code),
+      el("span", "message", finding.message),
+    );
+    button.addEventListener("click", () => {
+      const involved = finding.units.filter((i) => Number.isInteger(i) && i >= 0 && i < count);
+      cancelPendingSearch();
+      searchBox.value = "";
+      setMatches([], "", "");
+      searchStatus.textContent = "";
+      searchStatus.dataset.query = "";
+      pressLegend(null);
+      pressFinding(button);
+      if (!involved.length) return;
+      for (const i of involved) reveal(i);
+      setSelection(involved);
+      choose(rows[involved[0]], { focus: false, keep: true, center: true });
+    });
+    return button;
+  }
+
   {
     const list = byId("findings-list");
     const findings = data.findings;
     const bySeverity = { error: 0, warning: 0, info: 0 };
     for (const finding of findings) bySeverity[finding.severity] = (bySeverity[finding.severity] || 0) + 1;
-    byId("findings-title").textContent = findings.length
-      ? "Audit findings (" + ["error", "warning", "info"].filter((s) => bySeverity[s])
-        .map((s) => bySeverity[s] + " " + (s === "info" ? "info" : s + (bySeverity[s] === 1 ? "" : "s"))).join(", ") + ")"
-      : "Audit findings";
+    const counted = ["error", "warning", "info"].filter((s) => bySeverity[s]).map((s) => {
+      const plural = s !== "info" && bySeverity[s] !== 1 ? "s" : "";
+      return bySeverity[s] + " " + s + plural;
+    });
+    if (counted.length) byId("findings-title").textContent = "Audit findings (" + counted.join(", ") + ")";
     if (!findings.length) list.append(el("li", "hint", "No findings: every check passed."));
-    for (const finding of findings.slice(0, MAX_FINDINGS)) {
-      const item = el("li");
-      const button = el("button", "finding");
-      button.type = "button";
-      button.dataset.code = finding.code;
-      button.dataset.severity = finding.severity;
-      button.setAttribute("aria-pressed", "false");
-      const severity = ["error", "warning", "info"].includes(finding.severity) ? finding.severity : "info";
-      button.append(
-        el("span", "severity severity-" + severity, finding.severity),
-        el("span", "code", finding.code),
-        el("div", "message", finding.message),
-      );
-      button.addEventListener("click", () => {
-        const involved = finding.units.filter((i) => Number.isInteger(i) && i >= 0 && i < count);
-        if (activeFinding) activeFinding.setAttribute("aria-pressed", "false");
-        activeFinding = button;
-        button.setAttribute("aria-pressed", "true");
-        if (!involved.length) return;
-        for (const i of involved) reveal(i);
-        setSelection(involved);
-        choose(rows[involved[0]], { focus: false, keep: true, center: true });
-      });
-      item.append(button);
-      list.append(item);
-    }
-    if (findings.length > MAX_FINDINGS) {
-      list.append(el("li", "hint", (findings.length - MAX_FINDINGS) + " more: run `genealogy audit` for all of them."));
-    }
+    let listed = 0;
+    const more = el("button", "more-findings");
+    more.type = "button";
+    const showMore = () => {
+      const next = findings.slice(listed, listed + FINDINGS_AT_ONCE);
+      const fragment = document.createDocumentFragment();
+      for (const finding of next) {
+        const item = el("li");
+        item.append(findingButton(finding));
+        fragment.append(item);
+      }
+      list.append(fragment);
+      listed += next.length;
+      more.textContent = "Show " + Math.min(FINDINGS_AT_ONCE, findings.length - listed) + " more of " +
+        (findings.length - listed);
+      more.hidden = listed >= findings.length;
+    };
+    more.addEventListener("click", showMore);
+    showMore();
+    list.after(more);
   }
 
   // --- header, toolbar and first view -------------------------------------------------------------
   {
     const tally = (test) => units.reduce((n, unit) => n + (test(unit) ? 1 : 0), 0);
     const failed = tally((u) => u.class === "fail");
-    const missing = tally((u) => u.status !== "ok");
+    const notFound = tally((u) => u.status === "not_found");
+    const missing = tally((u) => u.status !== "ok" && u.status !== "not_found");
     const crawl = data.crawl || {};
     const parts = [
       count + (count === 1 ? " unit" : " units"),
       data.roots.length + " top-level",
       failed + " failed",
     ];
+    if (notFound) parts.push(notFound + " not found");
     if (missing) parts.push(missing + " not fetched");
     if (crawl.direction) parts.push("crawled " + crawl.direction);
     byId("crawl-summary").textContent = parts.join(" \u00b7 ");
@@ -615,13 +681,13 @@
     for (const i of preorder) if (units[i].kids || units[i].links) expand(i);
   });
   byId("collapse-all").addEventListener("click", () => {
-    for (const li of [...tree.children]) {
+    rows.forEach((li) => { // every row made, also those out of the document now
       if (li.getAttribute("aria-expanded") === "true") {
         li.setAttribute("aria-expanded", "false");
         li.firstChild.firstChild.textContent = "\u25b8";
       }
-      if (li.dataset.parent !== "-1") li.remove();
-    }
+    });
+    for (const li of [...tree.children]) if (li.dataset.parent !== "-1") li.remove();
     if (focused && !focused.isConnected) {
       let top = Number(focused.dataset.unit);
       while (treeParent[top] >= 0) top = treeParent[top];
@@ -642,5 +708,12 @@
     level = next;
   }
   const first = Number.isInteger(data.start) ? data.start : data.roots[0];
+  let budget = OPEN_ALWAYS; // a wide assembly still shows its first level, within reason
+  for (const i of [first, ...data.roots]) {
+    if (i === undefined || childRows(units[i]) > budget) continue;
+    budget -= childRows(units[i]);
+    reveal(i);
+    expand(i);
+  }
   if (first !== undefined) goToUnit(first, { focus: false });
 })();
