@@ -92,7 +92,11 @@
     if (unit.start) row.append(el("span", "start-mark", "start"));
     const part = el("span", "part");
     row.append(part);
-    if (unit.revision) row.append(el("span", "rev", "rev " + unit.revision));
+    if (unit.revision) {
+      const revision = el("span", "rev", "rev " + unit.revision);
+      revision.title = "revision " + unit.revision;
+      row.append(revision);
+    }
     row.append(el("span", "badge", badgeText(unit)));
     const name = el("span", "name");
     if (unit.part_name) row.append(name);
@@ -448,7 +452,8 @@
     matchLabel = label;
     if (q) for (const i of matchSet) if (rows[i]) rows[i].classList.add("match");
     for (const i of previous.concat(list)) {
-      if (rows[i] && rows[i].isConnected) writeRowText(rows[i], i);
+      const li = rows[i];
+      if (li && li.isConnected && markedWith.get(li) !== q) writeRowText(li, i); // others: on return
     }
   }
 
