@@ -415,6 +415,7 @@ def export_command(output: str, fmt: str | None, **params: Any) -> None:
       mermaid  .mmd      renders in GitHub and GitLab markdown
       graphml  .graphml  opens in Gephi, yEd, Cytoscape
       csv      .csv      one row per unit
+      html     .html     one interactive page: tree, search, details, findings
     """
     fmt = render.format_for(output, fmt) or _unknown_extension(output)
     if fmt in render.BINARY_FORMATS and output == "-" and sys.stdout.isatty():
