@@ -506,3 +506,24 @@ def test_a_start_unit_with_thousands_of_children_opens_on_its_first_level(
     assert shown == ["WIDE", *children]
     assert selected(browser_page) == ["WIDE"]
     finished(browser_page)
+
+
+def test_a_click_opens_a_row_and_a_second_click_closes_it(
+    browser_page: BrowserPage, demo: Path, demo_graph: nx.DiGraph
+) -> None:
+    page = browser_page.page
+    browser_page.open(demo / "genealogy.html")
+    (root,) = demo_graph.graph["roots"]
+    page.click("#collapse-all")
+    page.locator(f'#tree [data-serial="{root}"]').click()
+    assert row(browser_page, root)["expanded"] == "true"
+    assert selected(browser_page) == [root] == [details(browser_page)["serial"]]
+    child = sorted(demo_graph.successors(root))[0]
+    page.locator(f'#tree [data-serial="{child}"]').click()  # opens the child, root stays open
+    assert row(browser_page, child)["expanded"] == "true"
+    assert row(browser_page, root)["expanded"] == "true"
+    page.locator(f'#tree [data-serial="{root}"]').click()  # not current: selected, still open
+    assert row(browser_page, root)["expanded"] == "true" and selected(browser_page) == [root]
+    page.locator(f'#tree [data-serial="{root}"]').click()  # current: closed
+    assert [entry["serial"] for entry in rows(browser_page)] == [root]
+    finished(browser_page)

@@ -236,25 +236,22 @@
 
   const lastVisible = () => tree.lastElementChild;
 
+  // A click selects a row and opens it; a click on the row already current, or on its arrow,
+  // closes it again. A link row stands for a unit placed elsewhere: a click goes there.
   tree.addEventListener("click", (event) => {
     const li = event.target.closest('[role="treeitem"]');
     if (!li) return;
     const i = Number(li.dataset.unit);
-    if (event.target.closest(".twisty") && li.hasAttribute("aria-expanded")) {
+    if (li.classList.contains("link")) {
+      goToUnit(i);
+      return;
+    }
+    const state = li.getAttribute("aria-expanded");
+    const current = li === focused && selected.size === 1 && selected.has(i);
+    if (state === "false" || (state === "true" && (current || event.target.closest(".twisty")))) {
       toggle(i);
-      choose(li);
-    } else if (li.classList.contains("link")) {
-      goToUnit(i); // a link row stands for a unit placed elsewhere: go there
-    } else {
-      choose(li);
     }
-  });
-
-  tree.addEventListener("dblclick", (event) => {
-    const li = event.target.closest('[role="treeitem"]');
-    if (li && li.hasAttribute("aria-expanded") && !event.target.closest(".twisty")) {
-      toggle(Number(li.dataset.unit));
-    }
+    choose(li);
   });
 
   tree.addEventListener("keydown", (event) => {
