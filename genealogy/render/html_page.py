@@ -85,15 +85,15 @@ def page_data(graph: nx.DiGraph) -> dict[str, Any]:
         {
             "code": finding.code,
             "severity": finding.severity,
-            "message": shown(finding.message),
-            "serials": [shown(serial) for serial in finding.serials],
+            "message": shown(finding.message),  # names every serial, also any not in the graph
             "units": [index[serial] for serial in finding.serials if serial in index],
         }
         for finding in audit(graph).findings
     ]
     meta = graph.graph
+    start = meta.get("start")
     return {
-        "start": index.get(str(meta.get("start"))),
+        "start": index.get(start) if isinstance(start, str) else None,
         "roots": roots,
         "units": units,
         "findings": findings,

@@ -313,16 +313,16 @@
     }
   }
 
-  function unitButton(i, text) {
-    const button = el("button", "chip", text === undefined ? units[i].serial : text);
+  function unitButton(i) {
+    const button = el("button", "chip", units[i].serial || EMPTY_SERIAL);
     button.type = "button";
     button.dataset.unit = String(i);
     button.addEventListener("click", () => goToUnit(i));
     return button;
   }
 
-  function chipList(list, tag) {
-    const box = el(tag || "div", "chips");
+  function chipList(list) {
+    const box = el("div", "chips");
     for (const i of list.slice(0, MAX_CHIPS)) box.append(unitButton(i));
     if (list.length > MAX_CHIPS) box.append(el("span", "more", "and " + (list.length - MAX_CHIPS) + " more"));
     return box;
