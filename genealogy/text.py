@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _UNSAFE = re.compile(
     "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069"
@@ -37,3 +38,17 @@ def shown(value: object) -> str:
 def clip(text: str, limit: int) -> str:
     """At most `limit` characters, the last one `…` when anything was cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def width(text: str) -> int:
+    """Terminal columns `text` takes: East Asian wide and fullwidth characters take two,
+    combining marks none, so columns of mixed scripts line up."""
+    return sum(
+        0 if unicodedata.combining(char) else 2 if unicodedata.east_asian_width(char) in "WF" else 1
+        for char in text
+    )
+
+
+def ljust(text: str, columns: int) -> str:
+    """`text` padded with spaces to `columns` terminal columns (`str.ljust` counts characters)."""
+    return text + " " * (columns - width(text))

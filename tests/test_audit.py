@@ -19,6 +19,7 @@ from genealogy.datasets import DEMO_START, MISSING_SERIAL, factory
 from genealogy.localserver import LocalTofuPilot
 from genealogy.queries import CODES, SEVERITIES, audit, format_audit, matches
 from genealogy.queries.audit import Finding, validate_selectors
+from tests.conftest import API_KEY
 from tests.plant import crawl, plant_fixtures, serve
 from tests.records import unit
 
@@ -359,3 +360,24 @@ def test_a_record_answering_for_another_serial_is_reported(make_server: Any) -> 
     assert graph.nodes["m-1"]["reported_serial"] == "M-1"
     found = [(f.code, f.serials) for f in audit(graph).findings if f.code == "serial-mismatch"]
     assert found == [("serial-mismatch", ("m-1", "M-1"))]
+
+
+def test_timeline_columns_line_up_with_wide_and_combining_characters() -> None:
+    """East Asian wide characters take two terminal columns, combining marks none."""
+    records = [
+        unit("TOP", children=["電池-0001", "Cafe\u0301-1"]),
+        unit("電池-0001", parent="TOP", part="セル"),
+        unit("Cafe\u0301-1", parent="TOP", part="P-2"),
+    ]
+    with LocalTofuPilot(records, api_key=API_KEY) as server:
+        text = format_audit(audit(crawl(server, "TOP")), findings=False)
+    lines = text.splitlines()[1:]
+    columns = {line.index("Functional test") for line in lines[1:]}
+    assert len(columns) > 1  # by characters the rows differ...
+    wide = {"電", "池", "セ", "ル"}
+    by_display = {
+        sum(2 if char in wide else 0 if char == "\u0301" else 1 for char in line[:at])
+        for line in lines[1:]
+        for at in [line.index("Functional test")]
+    }
+    assert len(by_display) == 1  # ...but on a terminal they start in the same column

@@ -51,7 +51,7 @@ from typing import Any, Literal
 import networkx as nx
 
 from genealogy.queries.trace import BAD_OUTCOMES
-from genealogy.text import shown
+from genealogy.text import ljust, shown, width
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
@@ -498,9 +498,9 @@ def _timeline_text(entries: tuple[TimelineEntry, ...]) -> str:
                 seconds,
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    widths = [max(width(row[i]) for row in rows) for i in range(len(header))]
     lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        "  ".join(ljust(cell, w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
     return f"Timeline ({len(entries)} units)\n" + "\n".join(lines)
