@@ -20,9 +20,11 @@ from genealogy.cli import main
 from genealogy.datasets import DEMO_START, MISSING_SERIAL, synthetic_tree
 from genealogy.localserver import LocalTofuPilot
 from genealogy.render.json import load
+from genealogy.text import printable
 from tests.browser import BrowserPage, allow_asyncio, screenshot_artifact
 from tests.conftest import API_KEY
 from tests.records import unit
+from tests.strategies import NASTY
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -57,7 +59,7 @@ def demo_graph(demo: Path) -> nx.DiGraph:
 
 
 def export_html(records: list[dict[str, Any]], start: str, out: Path, *args: str) -> Path:
-    """The `export --format html` of a crawl of `records`, served by a real local server.
+    """The export (by `out`'s extension) of a crawl of `records`, served by a real local server.
     (`allow_asyncio`: the crawl runs its own event loop beside Playwright's.)"""
     with allow_asyncio(), LocalTofuPilot(records, api_key=API_KEY) as server:
         result = CliRunner(env={"TOFUPILOT_API_KEY": API_KEY}).invoke(
@@ -526,4 +528,58 @@ def test_a_click_opens_a_row_and_a_second_click_closes_it(
     assert row(browser_page, root)["expanded"] == "true" and selected(browser_page) == [root]
     page.locator(f'#tree [data-serial="{root}"]').click()  # current: closed
     assert [entry["serial"] for entry in rows(browser_page)] == [root]
+    finished(browser_page)
+
+
+def test_every_text_that_upsets_escaping_is_shown_exactly_as_the_exports_show_it(
+    browser_page: BrowserPage, tmp_path: Path
+) -> None:
+    """Each troublesome text as part number, part name and batch: every row and details panel
+    shows `printable(text)` (controls and invisible characters as escapes), character for
+    character, and the page holds no element it did not make itself."""
+    serials = [f"N{position:02d}" for position in range(len(NASTY))]
+    records = [unit("ROOT", children=serials)]
+    for serial, text in zip(serials, NASTY, strict=True):
+        record = unit(serial, parent="ROOT", part=text or "-", batch={"id": "b", "number": text})
+        record["part"]["name"] = text
+        records.append(record)
+    graph = load(export_html(records, "ROOT", tmp_path / "nasty.json").read_text("utf-8"))
+    browser_page.open(export_html(records, "ROOT", tmp_path / "nasty.html"))
+    page = browser_page.page
+    page.click("#expand-all")
+    shown_rows = {entry["serial"]: entry["text"] for entry in rows(browser_page)}
+    for serial in serials:
+        page.locator(f'#tree [data-serial="{serial}"]').click()
+        shown = details(browser_page)
+        expected = printable(graph.nodes[serial]["part_name"])
+        assert shown["part_name"] == (expected or "\u2014"), serial
+        assert shown["batch"] == (expected or "\u2014"), serial
+        assert expected in shown_rows[serial]
+    tags = page.evaluate(
+        "() => [...new Set([...document.body.querySelectorAll('*')].map((e) => e.localName))]"
+    )
+    assert set(tags) <= {
+        "header",
+        "h1",
+        "p",
+        "div",
+        "label",
+        "input",
+        "button",
+        "span",
+        "ul",
+        "li",
+        "main",
+        "section",
+        "aside",
+        "h2",
+        "h3",
+        "dl",
+        "dt",
+        "dd",
+        "ol",
+        "mark",
+        "noscript",
+        "script",
+    }
     finished(browser_page)
