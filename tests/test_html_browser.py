@@ -58,13 +58,13 @@ def demo_graph(demo: Path) -> nx.DiGraph:
     return load((demo / "genealogy.json").read_text(encoding="utf-8"))
 
 
-def export_html(records: list[dict[str, Any]], start: str, out: Path, *args: str) -> Path:
+def exported(records: list[dict[str, Any]], start: str, out: Path) -> Path:
     """The export (by `out`'s extension) of a crawl of `records`, served by a real local server.
     (`allow_asyncio`: the crawl runs its own event loop beside Playwright's.)"""
     with allow_asyncio(), LocalTofuPilot(records, api_key=API_KEY) as server:
         result = CliRunner(env={"TOFUPILOT_API_KEY": API_KEY}).invoke(
             main,
-            ["export", start, "--base-url", server.url, "--no-cache", "-q", "-o", str(out), *args],
+            ["export", start, "--base-url", server.url, "--no-cache", "-q", "-o", str(out)],
             catch_exceptions=False,
         )
     assert result.exit_code in (0, 3), result.output
@@ -302,7 +302,7 @@ def test_data_is_shown_as_text_and_never_becomes_markup(
             ),
         ]
         records[1]["part"]["name"] = XSS
-        page_file = export_html(records, XSS, tmp_path / "hostile.html")
+        page_file = exported(records, XSS, tmp_path / "hostile.html")
         browser_page.open(page_file)
         page = browser_page.page
         assert selected(browser_page) == [XSS]
@@ -336,7 +336,7 @@ def test_five_thousand_units_search_expand_details_and_findings(
     missing = "SN-MISSING"
     parent = by_serial[deep]["parent"]["serial_number"]
     by_serial[parent]["children"].append({**by_serial[deep]["parent"], "serial_number": missing})
-    page_file = export_html(records, records[0]["serial_number"], tmp_path / "big.html")
+    page_file = exported(records, records[0]["serial_number"], tmp_path / "big.html")
     page = browser_page.page
     browser_page.open(page_file)
     assert len(rows(browser_page)) < 1000  # opens a few levels, not all 5,000 rows
@@ -364,7 +364,7 @@ def test_a_unit_listed_by_two_parents_has_a_link_row_that_leads_to_it(
         unit("C", parent="A", children=["X"]),
         unit("X", parent="B"),
     ]
-    browser_page.open(export_html(records, "A", tmp_path / "shared.html"))
+    browser_page.open(exported(records, "A", tmp_path / "shared.html"))
     page = browser_page.page
     page.click("#expand-all")
     assert [(r["serial"], r["link"]) for r in rows(browser_page)] == [
@@ -415,7 +415,7 @@ def test_an_assembly_hundreds_of_levels_deep_opens_and_reveals_its_bottom_unit(
         )
         for level, serial in enumerate(serials)
     ]
-    browser_page.open(export_html(records, serials[-1], tmp_path / "deep.html"))
+    browser_page.open(exported(records, serials[-1], tmp_path / "deep.html"))
     assert selected(browser_page) == [serials[-1]]
     bottom = row(browser_page, serials[-1])
     assert bottom["level"] == depth
@@ -503,7 +503,7 @@ def test_a_start_unit_with_thousands_of_children_opens_on_its_first_level(
 ) -> None:
     children = [f"C{i:04d}" for i in range(2500)]
     records = [unit("WIDE", children=children)] + [unit(c, parent="WIDE") for c in children]
-    browser_page.open(export_html(records, "WIDE", tmp_path / "wide.html"))
+    browser_page.open(exported(records, "WIDE", tmp_path / "wide.html"))
     shown = [entry["serial"] for entry in rows(browser_page)]
     assert shown == ["WIDE", *children]
     assert selected(browser_page) == ["WIDE"]
@@ -543,8 +543,8 @@ def test_every_text_that_upsets_escaping_is_shown_exactly_as_the_exports_show_it
         record = unit(serial, parent="ROOT", part=text or "-", batch={"id": "b", "number": text})
         record["part"]["name"] = text
         records.append(record)
-    graph = load(export_html(records, "ROOT", tmp_path / "nasty.json").read_text("utf-8"))
-    browser_page.open(export_html(records, "ROOT", tmp_path / "nasty.html"))
+    graph = load(exported(records, "ROOT", tmp_path / "nasty.json").read_text("utf-8"))
+    browser_page.open(exported(records, "ROOT", tmp_path / "nasty.html"))
     page = browser_page.page
     page.click("#expand-all")
     shown_rows = {entry["serial"]: entry["text"] for entry in rows(browser_page)}
