@@ -104,8 +104,7 @@
     li.append(row);
     const inside = childRows(unit);
     if (!isLink && inside > 0) {
-      li.setAttribute("aria-expanded", "false");
-      twisty.textContent = "\u25b8";
+      markOpen(li, false);
       row.append(el("span", "more kids-count", inside + (inside === 1 ? " part" : " parts")));
     } else {
       li.classList.add("leaf");
@@ -125,11 +124,16 @@
     return li;
   }
 
+  /** A row's open state: its aria-expanded and the arrow in front of it. */
+  function markOpen(li, open) {
+    li.setAttribute("aria-expanded", String(open));
+    li.firstChild.firstChild.textContent = open ? "\u25be" : "\u25b8";
+  }
+
   function expand(i) {
     const li = rows[i];
     if (!li || li.getAttribute("aria-expanded") !== "false") return;
-    li.setAttribute("aria-expanded", "true");
-    li.firstChild.firstChild.textContent = "\u25be";
+    markOpen(li, true);
     if (!childRowsOf[i]) {
       const level = Number(li.getAttribute("aria-level")) + 1;
       const unit = units[i];
@@ -168,8 +172,7 @@
   function collapse(i) {
     const li = rows[i];
     if (!li || li.getAttribute("aria-expanded") !== "true") return;
-    li.setAttribute("aria-expanded", "false");
-    li.firstChild.firstChild.textContent = "\u25b8";
+    markOpen(li, false);
     const hadFocus = focused !== null && focused === document.activeElement;
     for (const row of openRowsBelow(i)) row.remove();
     if (focused && !focused.isConnected) choose(li, { focus: hadFocus }); // it was inside
@@ -180,10 +183,16 @@
     else expand(i);
   }
 
-  /** The placed row of unit i, with every ancestor expanded. */
-  function reveal(i) {
+  /** The units above unit i in the placed tree: its parent first, its top-level unit last. */
+  function ancestors(i) {
     const chain = [];
     for (let p = treeParent[i]; p >= 0 && chain.length < count; p = treeParent[p]) chain.push(p);
+    return chain;
+  }
+
+  /** The placed row of unit i, with every ancestor expanded. */
+  function reveal(i) {
+    const chain = ancestors(i);
     for (let k = chain.length - 1; k >= 0; k--) expand(chain[k]);
     return rows[i];
   }
@@ -392,8 +401,7 @@
   }
 
   function pathToTop(i) {
-    const chain = [i];
-    for (let p = treeParent[i]; p >= 0 && chain.length <= count; p = treeParent[p]) chain.push(p);
+    const chain = [i, ...ancestors(i)];
     const list = el("ol", "path");
     for (let k = chain.length - 1; k >= 0; k--) {
       const item = el("li");
@@ -599,12 +607,7 @@
     );
     button.addEventListener("click", () => {
       const involved = finding.units.filter((i) => Number.isInteger(i) && i >= 0 && i < count);
-      cancelPendingSearch();
-      searchBox.value = "";
-      setMatches([], "", "");
-      searchStatus.textContent = "";
-      searchStatus.dataset.query = "";
-      pressLegend(null);
+      clearSearch(); // a finding's units replace any search or legend stepping
       pressFinding(button);
       if (!involved.length) return;
       for (const i of involved) reveal(i);
@@ -684,16 +687,13 @@
   });
   byId("collapse-all").addEventListener("click", () => {
     rows.forEach((li) => { // every row made, also those out of the document now
-      if (li.getAttribute("aria-expanded") === "true") {
-        li.setAttribute("aria-expanded", "false");
-        li.firstChild.firstChild.textContent = "\u25b8";
-      }
+      if (li.getAttribute("aria-expanded") === "true") markOpen(li, false);
     });
     for (const li of [...tree.children]) if (li.dataset.parent !== "-1") li.remove();
     if (focused && !focused.isConnected) {
-      let top = Number(focused.dataset.unit);
-      while (treeParent[top] >= 0) top = treeParent[top];
-      choose(rows[top], { focus: false });
+      const unit = Number(focused.dataset.unit);
+      const above = ancestors(unit);
+      choose(rows[above.length ? above[above.length - 1] : unit], { focus: false });
     }
   });
 
