@@ -1,4 +1,4 @@
-"""Making data text safe to show: no control characters, no ANSI escapes, no bidi tricks."""
+"""Making data text safe to show: no control characters, ANSI escapes, bidi tricks or invisibles."""
 
 from __future__ import annotations
 
@@ -6,23 +6,33 @@ import re
 import unicodedata
 
 _UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069"
-    "\ufeff\ufffe\uffff\ud800-\udfff]"
+    "[\x00-\x1f\x7f-\x9f\xad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
+    "\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0"
+    "\ufff0-\ufff8\ufffe\uffff\ud800-\udfff"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
 )
-"""C0/C1 controls, zero-width and invisible characters, every bidi control, the BOM, lone
-surrogates, and U+FFFE/U+FFFF: the last two are not XML characters, so Graphviz rejects them in
-a label and no SVG may hold them.
+"""C0/C1 controls, every bidi control, the BOM, lone surrogates, U+FFFE/U+FFFF, and every
+Unicode Default_Ignorable_Code_Point.
+
+U+FFFE/U+FFFF are not XML characters, so Graphviz rejects them in a label and no SVG may hold
+them. Default-ignorable characters are drawn as nothing: zero-width spaces and joiners, the soft
+hyphen, the Hangul fillers, tag characters (U+E0000-U+E0FFF), variation selectors. Left raw, two
+different serial numbers would look identical (`A1`, and `A1` with a soft hyphen or a tag
+character in it). The price: an emoji written with a variation selector (U+FE0F) or a joiner
+(U+200D) shows its escape next to the bare symbol. Safety over looks.
 """
 
 
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def printable(text: str) -> str:
-    """`text` with every control, invisible-formatting, non-XML or lone-surrogate character made
-    visible as a `\\xNN` / `\\uNNNN` escape.
+    """`text` with every control, invisible, non-XML or lone-surrogate character made visible
+    as a `\\xNN`, `\\uNNNN` or (beyond U+FFFF) `\\UNNNNNNNN` escape, as in Python.
 
     A record's serial number or part name may hold ANSI escapes or newlines; shown raw they
     could rewrite a terminal, forge lines in a log or break a DOT/SVG/Mermaid document.

@@ -1,0 +1,103 @@
+"""Invisible characters are shown as escapes in every human-readable export, so two serial
+numbers that differ only by one never look alike; CSV cells are quoted and formula-safe."""
+
+from __future__ import annotations
+
+import networkx as nx
+import pytest
+
+from genealogy.graph import build_graph
+from genealogy.render import render
+from genealogy.text import printable
+from tests.records import unit
+from tests.strategies import bold_text, crawl_of, dot_structure, in_label
+
+INVISIBLE = {
+    "soft hyphen": "\u00ad",
+    "combining grapheme joiner": "\u034f",
+    "hangul choseong filler": "\u115f",
+    "hangul jungseong filler": "\u1160",
+    "khmer inherent aq": "\u17b4",
+    "khmer inherent aa": "\u17b5",
+    "mongolian vowel separator": "\u180e",
+    "mongolian free variation selector": "\u180b",
+    "invisible separator": "\u2063",
+    "inhibit symmetric swapping": "\u206a",
+    "hangul filler": "\u3164",
+    "variation selector-1": "\ufe00",
+    "variation selector-16 (emoji)": "\ufe0f",
+    "halfwidth hangul filler": "\uffa0",
+    "shorthand format letter overlap": "\U0001bca0",
+    "musical symbol begin beam": "\U0001d173",
+    "language tag": "\U000e0001",
+    "tag latin small a": "\U000e0061",
+    "cancel tag": "\U000e007f",
+    "variation selector-17": "\U000e0100",
+    "variation selector-256": "\U000e01ef",
+}
+
+
+@pytest.mark.parametrize("name", sorted(INVISIBLE))
+def test_invisible_character_is_shown_as_a_python_escape(name: str) -> None:
+    char = INVISIBLE[name]
+    visible = printable(f"SN{char}1")
+    assert visible != "SN1"
+    escape = visible.removeprefix("SN").removesuffix("1")
+    assert escape.startswith("\\") and escape.isascii()
+    assert escape.encode().decode("unicode_escape") == char  # the escape names the character
+    assert printable(visible) == visible
+
+
+def test_astral_escapes_have_eight_digits() -> None:
+    """A four-digit `\\ue0041` would read as U+E004 followed by `1`."""
+    assert printable("A\U000e0041B") == "A\\U000e0041B"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SN-\u2800",  # braille blank: visible as a blank cell, and used in braille text
+        "Ünïcödé 日本 😀 é",  # composed, wide and astral characters that are drawn
+        "e\u0301",  # an ordinary combining mark is drawn on its letter
+    ],
+)
+def test_visible_text_is_left_alone(text: str) -> None:
+    assert printable(text) == text
+
+
+def test_emoji_presentation_selector_is_escaped() -> None:
+    """The documented price of safety: the red-heart emoji shows its selector."""
+    assert printable("\u2764\ufe0f") == "\u2764\\ufe0f"
+
+
+def _twins(char: str) -> tuple[nx.DiGraph, str, str]:
+    """A root with two children whose serial numbers differ only by the invisible `char`."""
+    plain, hidden = "SN-100", f"SN-{char}100"
+    root = unit("ROOT", children=[plain, hidden])
+    graph = build_graph(crawl_of(root, unit(plain, parent="ROOT"), unit(hidden, parent="ROOT")))
+    return graph, plain, hidden
+
+
+@pytest.mark.parametrize("name", ["soft hyphen", "hangul filler", "language tag", "cancel tag"])
+def test_twins_differ_in_the_text_tree(name: str) -> None:
+    graph, plain, hidden = _twins(INVISIBLE[name])
+    tree = render(graph, "text")
+    assert isinstance(tree, str)
+    lines = [line for line in tree.splitlines() if "SN-" in line]
+    assert len(lines) == 2
+    assert lines[0] != lines[1]
+    assert sum(plain in line for line in lines) == 1
+    assert sum(printable(hidden) in line for line in lines) == 1
+    assert INVISIBLE[name] not in tree
+
+
+@pytest.mark.parametrize("name", ["soft hyphen", "variation selector-1", "tag latin small a"])
+def test_twins_differ_in_dot_labels(name: str) -> None:
+    graph, plain, hidden = _twins(INVISIBLE[name])
+    source = render(graph, "dot")
+    assert isinstance(source, str)
+    _, labels, _ = dot_structure(source)
+    serials = sorted(bold_text(label) for label in labels.values())
+    assert serials == sorted(["ROOT", in_label(plain), in_label(hidden)])
+    assert in_label(plain) != in_label(hidden)
+    assert INVISIBLE[name] not in source
