@@ -3,10 +3,15 @@ numbers that differ only by one never look alike; CSV cells are quoted and formu
 
 from __future__ import annotations
 
+import csv
+import io
+import re
+
 import networkx as nx
 import pytest
 
 from genealogy.graph import build_graph
+from genealogy.render import csv as csv_format
 from genealogy.render import render
 from genealogy.text import printable
 from tests.records import unit
@@ -101,3 +106,72 @@ def test_twins_differ_in_dot_labels(name: str) -> None:
     assert serials == sorted(["ROOT", in_label(plain), in_label(hidden)])
     assert in_label(plain) != in_label(hidden)
     assert INVISIBLE[name] not in source
+
+
+# --- CSV ----------------------------------------------------------------------------------------
+
+ROOT = "R;-1"
+CHILDREN = ("=C1", "+C2", "@C3", "OK")
+
+
+def _formula_family() -> nx.DiGraph:
+    """A root whose serial, batch and part name hide formulas after `;` or `,`, and whose
+    children's serial numbers start with formula characters."""
+    root = unit(ROOT, children=list(CHILDREN), batch={"id": "b-1", "number": "a;=1+1"})
+    root["part"]["name"] = "x,-2 and 1-1"
+    return build_graph(crawl_of(root, *(unit(child, parent=ROOT) for child in CHILDREN)))
+
+
+def _csv(graph: nx.DiGraph) -> str:
+    document = render(graph, "csv")
+    assert isinstance(document, str)
+    return document
+
+
+def test_csv_quotes_every_text_cell_and_leaves_numbers_bare() -> None:
+    document = _csv(_formula_family())
+    # this reader turns every unquoted cell into a float: it fails on an unquoted text cell
+    rows = list(csv.reader(io.StringIO(document, newline=""), quoting=csv.QUOTE_NONNUMERIC))
+    assert rows[0] == list(csv_format.COLUMNS)
+    assert len(rows) == 1 + 1 + len(CHILDREN)
+    numeric = {csv_format.COLUMNS.index("run_duration_s"), csv_format.COLUMNS.index("depth")}
+    for row in rows[1:]:
+        for index, cell in enumerate(row):
+            assert isinstance(cell, float if index in numeric else str), (index, cell)
+    assert document.splitlines()[1].startswith('"\'+C2","ok","",')
+    assert ",300.0," in document.splitlines()[1]
+
+
+def test_csv_neutralises_every_item_after_a_separator() -> None:
+    rows = list(csv.DictReader(io.StringIO(_csv(_formula_family()), newline="")))
+    by_serial = {row["serial"]: row for row in rows}
+    assert set(by_serial) == {"R;'-1", "'=C1", "'+C2", "'@C3", "OK"}
+    root = by_serial["R;'-1"]
+    assert root["batch"] == "a;'=1+1"
+    assert root["part_name"] == "x,'-2 and 1-1"  # a `-` inside an item is left alone
+    assert root["children"] == "'+C2;'=C1;'@C3;OK"
+    assert by_serial["'=C1"]["parent"] == "R;'-1"
+
+
+def test_csv_split_on_any_separator_holds_no_formula() -> None:
+    """What a spreadsheet sees if it splits lines on `;` or `,`, quotes or not."""
+    document = _csv(_formula_family())
+    pieces = [piece.strip('"') for piece in re.split("[;,\r\n]", document)]
+    assert all(not piece.startswith(csv_format.FORMULA_STARTS) for piece in pieces)
+    assert "'=1+1" in pieces and "'-1" in pieces  # the payloads are there, defused
+
+
+@pytest.mark.parametrize(
+    ("raw", "safe"),
+    [
+        ("a;=1+1", "a;'=1+1"),
+        ("a,-1", "a,'-1"),
+        ("-a;-b,+c", "'-a;'-b,'+c"),
+        (";;@x", ";;'@x"),
+        ("x;\ty", "x;'\ty"),
+        ("1-1;a=b, c", "1-1;a=b, c"),
+        ("'=x;'=y", "'=x;'=y"),
+    ],
+)
+def test_neutralise_items(raw: str, safe: str) -> None:
+    assert csv_format.neutralise(raw) == safe

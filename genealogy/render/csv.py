@@ -1,16 +1,21 @@
 """A flat CSV table for spreadsheets: a header row, then one row per unit in serial order.
 
-`parent` and `children` list the unit's neighbours in the graph, joined with `;`. Text cells
-go through `genealogy.text.printable` (one line each, no control characters or ANSI escapes),
-and a text cell that a spreadsheet would take for a formula (starting with `=`, `+`, `-`, `@`,
-tab or carriage return) gets a leading `'`, as OWASP advises against CSV injection. Numeric
-cells (`run_duration_s`, `depth`) are written as numbers.
+`parent` and `children` list the unit's neighbours in the graph, joined with `;`. Every text
+cell is quoted (`"..."`), numeric cells (`run_duration_s`, `depth`) are bare numbers. Text cells
+go through `genealogy.text.printable` (one line each, no control, invisible or ANSI characters).
+
+Against CSV injection (OWASP), a cell that a spreadsheet would take for a formula, one starting
+with `=`, `+`, `-`, `@`, tab or carriage return, gets a leading `'`. So does every such item
+after a `;` or `,` inside a cell: a spreadsheet opened with `;` as its list separator (the
+default in much of Europe) splits `a;=1+1`, and so the `;`-joined `parent`/`children` lists,
+into cells of their own, one of which would be a formula. `a;=1+1` is written `a;'=1+1`.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 
 import networkx as nx
@@ -41,11 +46,13 @@ COLUMNS = (
 )
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_ITEM = re.compile(f"(^|[;,])(?=[{re.escape(''.join(FORMULA_STARTS))}])")
+"""The start of the cell, or a `;` or `,`, followed by a formula start."""
 
 
 def render(graph: nx.DiGraph, fmt: str = "csv", options: RenderOptions | None = None) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC)
     writer.writerow(COLUMNS)
     for serial in sorted(graph):
         writer.writerow(_cell(value) for value in row(graph, serial))
@@ -73,5 +80,6 @@ def _cell(value: Any) -> Any:
 
 
 def neutralise(text: str) -> str:
-    """`text`, with a `'` in front if a spreadsheet would run it as a formula."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    """`text` with a `'` in front of it, and after each `;` or `,`, where what follows would
+    start a formula: a spreadsheet splitting the cell on either must find no formula."""
+    return _FORMULA_ITEM.sub(r"\1'", text)
