@@ -72,9 +72,10 @@ def _descriptor(path: str) -> int | None:
         match = _DESCRIPTOR.fullmatch(os.path.normpath(path))
         if match:
             return _STD[match["std"]] if match["std"] else int(match["fd"])
-        if not os.path.islink(path):
+        try:
+            path = os.path.join(os.path.dirname(path), os.readlink(path))
+        except OSError:  # not a link (or gone): what is there, os.stat tells
             return None
-        path = os.path.join(os.path.dirname(path), os.readlink(path))
     return None  # a loop: os.stat reports it
 
 
