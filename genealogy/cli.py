@@ -506,8 +506,9 @@ def audit_command(output: str, fmt: str, fail_on: tuple[str, ...], **params: Any
     Timeline: when each unit was created, by which run and procedure, at which station or by
     whom, with outcome and duration. Findings, each with a stable code:
       error    cycle, self-parent, dangling-reference, failed-run-installed
-      warning  inconsistent-link, fetch-error, child-after-parent-assembly, mixed-revisions
-      info     no-run, unexplored
+      warning  inconsistent-link, fetch-error, child-after-parent-assembly, mixed-revisions,
+               serial-mismatch
+      info     repaired-record, no-run, unexplored
     """
     result, graph = _crawl(params)
     view = _filtered(graph, params)

@@ -16,6 +16,7 @@ from typing import Any
 
 from genealogy.attributes import unit_attributes
 from genealogy.errors import StartNotFound, StartUnreachable
+from genealogy.matching import fold
 from genealogy.models import Unit, UnitRef
 from genealogy.sources import Counters, Failed, Fetched, NotFound, UnitSource
 
@@ -99,7 +100,8 @@ class Crawler:
         self.concurrency = max(1, concurrency)
         self.counters = counters or Counters()
         self.on_progress = on_progress or (lambda: None)
-        self.units: dict[str, UnitState] = {}
+        self.units: dict[str, UnitState] = {}  # by the unit's own spelling, once fetched
+        self._by_key: dict[str, UnitState] = {}  # by `fold(serial)`: one state per unit
         self._queue: asyncio.Queue[UnitState] = asyncio.Queue()
         self._scheduled = 0
         self.result: CrawlResult | None = None
@@ -116,6 +118,7 @@ class Crawler:
         self.result = result
         try:
             await self._fetch_start(start)
+            result.start = self._by_key[fold(start)].serial  # the record's own spelling
             await self._run_workers()
         except (StartNotFound, StartUnreachable):
             raise
@@ -169,7 +172,8 @@ class Crawler:
         outcome = await self.source.get(state.serial)
         if isinstance(outcome, Fetched):
             state.status, state.cached = Status.OK, outcome.cached
-            state.attrs = unit_attributes(outcome.unit, state.serial)
+            self._respell(state, outcome.unit.serial_number)
+            state.attrs = unit_attributes(outcome.unit, state.serial, outcome.warnings)
             if self.keep_units:
                 state.unit = outcome.unit
             else:
@@ -183,6 +187,15 @@ class Crawler:
         self.counters.done += 1
         self.on_progress()
 
+    def _respell(self, state: UnitState, spelling: str) -> None:
+        """Key the unit by its record's own spelling when it was asked for in another case.
+
+        A serial that differs beyond case is left as asked (`reported_serial` says so)."""
+        if spelling != state.serial and fold(spelling) == fold(state.serial):
+            del self.units[state.serial]
+            state.serial = spelling
+            self.units[spelling] = state
+
     def _references(self, unit: Unit, depth: int) -> list[tuple[UnitRef, int]]:
         refs: list[UnitRef] = []
         if self.direction is not Direction.DOWN and unit.parent is not None:
@@ -194,8 +207,12 @@ class Crawler:
     def _schedule(
         self, serial: str, depth: int, ref: UnitRef | None, count_only: bool = False
     ) -> UnitState:
-        """Record a referenced serial and queue it for fetching unless a limit says no."""
-        state = self.units.get(serial)
+        """Record a referenced serial and queue it for fetching unless a limit says no.
+
+        Serials are matched case-insensitively, as the service does: a reference spelled in
+        another case leads to the same state."""
+        key = fold(serial)
+        state = self._by_key.get(key)
         if state is not None:
             if state.ref is None and ref is not None:
                 state.ref = ref
@@ -204,6 +221,7 @@ class Crawler:
             return state
         state = UnitState(serial, depth, ref=ref)
         self.units[serial] = state
+        self._by_key[key] = state
         self.counters.discovered += 1
         if count_only:
             self._scheduled += 1

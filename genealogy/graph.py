@@ -12,6 +12,7 @@ import networkx as nx
 
 from genealogy.attributes import unit_attributes
 from genealogy.crawler import CrawlResult, Status, UnitState
+from genealogy.matching import fold
 from genealogy.models import OUTCOMES
 from genealogy.perf import paused_gc
 
@@ -29,12 +30,15 @@ def build_graph(result: CrawlResult) -> nx.DiGraph:
 def _build(result: CrawlResult) -> nx.DiGraph:
     graph = nx.DiGraph()
     states = sorted(result.units.values(), key=lambda state: state.serial)  # stable exports
+    nodes = {fold(state.serial): state.serial for state in states}
     for state in states:
-        graph.add_node(state.serial, **node_attributes(state, state.serial == result.start))
-    for state in states:
-        for parent, child in sorted(_declared_links(state)):
-            if parent in result.units and child in result.units:
-                _add_link(graph, parent, child, declared_by_parent=parent == state.serial)
+        attrs = node_attributes(state, state.serial == result.start)
+        _name_links_by_node(attrs, nodes)
+        graph.add_node(state.serial, **attrs)
+    for serial, attrs in graph.nodes(data=True):
+        for parent, child in sorted(_declared_links(serial, attrs)):
+            if parent in graph and child in graph:
+                _add_link(graph, parent, child, declared_by_parent=parent == serial)
     graph.graph.update(
         start=result.start,
         direction=str(result.direction),
@@ -78,17 +82,23 @@ def node_attributes(state: UnitState, is_start: bool) -> dict[str, Any]:
     return attrs
 
 
-def _declared_links(state: UnitState) -> list[tuple[str, str]]:
-    if state.attrs is not None:
-        parent, children = state.attrs["parent_serial"], state.attrs["children_serials"]
-    elif state.unit is not None:
-        parent = state.unit.parent.serial_number if state.unit.parent else None
-        children = [child.serial_number for child in state.unit.children]
-    else:
-        return []
-    links = [(state.serial, child) for child in children]
+def _name_links_by_node(attrs: dict[str, Any], nodes: dict[str, str]) -> None:
+    """`parent_serial` and `children_serials` spelled as the nodes they lead to: a record may
+    name a unit in another case than the unit's own record (the service matches either)."""
+    if "parent_serial" not in attrs:
+        return
+    parent = attrs["parent_serial"]
     if parent is not None:
-        links.append((parent, state.serial))
+        attrs["parent_serial"] = nodes.get(fold(parent), parent)
+    attrs["children_serials"] = [nodes.get(fold(c), c) for c in attrs["children_serials"]]
+
+
+def _declared_links(serial: str, attrs: dict[str, Any]) -> list[tuple[str, str]]:
+    if "parent_serial" not in attrs:
+        return []
+    links = [(serial, child) for child in attrs["children_serials"]]
+    if attrs["parent_serial"] is not None:
+        links.append((attrs["parent_serial"], serial))
     return links
 
 

@@ -1,7 +1,8 @@
 """A local TofuPilot-compatible server: `GET /api/v2/units/{serial}` from a list of records.
 
-It speaks real HTTP on 127.0.0.1, checks the Bearer key and answers the documented error
-bodies. It can add latency, rate-limit (429 + Retry-After) and inject per-serial faults, so
+It speaks real HTTP on 127.0.0.1, checks the Bearer key, answers the documented error bodies
+and matches serial numbers case-insensitively, as the service does. It can add latency,
+rate-limit (429 + Retry-After) and inject per-serial faults, so
 the demo, the tests and the benchmarks exercise the same code paths as the real service.
 """
 
@@ -12,12 +13,14 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import unquote, urlsplit
+
+from genealogy.matching import fold
 
 API_PREFIX = "/api"
 UNITS_PATH = f"{API_PREFIX}/v2/units/"
@@ -53,6 +56,41 @@ ERROR_CODES = {
 }
 
 
+class UnitStore(MutableMapping[str, Mapping[str, Any]]):
+    """Records by their own serial number, also found by any spelling in another case."""
+
+    def __init__(self, units: Iterable[Mapping[str, Any]] = ()) -> None:
+        self._records: dict[str, Mapping[str, Any]] = {}
+        self._spelling: dict[str, str] = {}  # fold(serial) -> the record's own serial
+        for record in units:
+            self[record["serial_number"]] = record
+
+    def find(self, serial: str) -> Mapping[str, Any] | None:
+        """The record `serial` names, in any case."""
+        spelling = self._spelling.get(fold(serial))
+        return None if spelling is None else self._records[spelling]
+
+    def __getitem__(self, serial: str) -> Mapping[str, Any]:
+        return self._records[serial]
+
+    def __setitem__(self, serial: str, record: Mapping[str, Any]) -> None:
+        previous = self._spelling.get(fold(serial))
+        if previous is not None and previous != serial:
+            del self._records[previous]  # one unit per serial, whatever its case
+        self._records[serial] = record
+        self._spelling[fold(serial)] = serial
+
+    def __delitem__(self, serial: str) -> None:
+        del self._records[serial]
+        del self._spelling[fold(serial)]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._records)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+
 class LocalTofuPilot:
     """The server; `with LocalTofuPilot(units) as server:` serves on `server.url` until exit."""
 
@@ -67,7 +105,7 @@ class LocalTofuPilot:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        self.units: dict[str, Mapping[str, Any]] = {u["serial_number"]: u for u in units}
+        self.units = UnitStore(units)
         self.api_key = api_key
         self.forbidden_keys = set(forbidden_keys)
         self.latency = latency
@@ -137,7 +175,7 @@ class LocalTofuPilot:
             return _error(429, "Rate limit exceeded", {"Retry-After": "1"})
         if fault is not None:
             return self._faulty(fault)
-        unit = self.units.get(serial)
+        unit = self.units.find(serial)
         if unit is None:
             return _error(404, f"Unit not found: {serial}")
         return 200, {"Content-Type": "application/json"}, json.dumps(unit).encode()

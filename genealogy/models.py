@@ -1,10 +1,20 @@
-"""Pydantic models of `GET /v2/units/{serial_number}`, as the official client defines them.
+"""Pydantic models of the API's unit record, field by field as the official client declares them.
 
-Every model accepts unknown fields (the service adds fields at any time). A field may be
-null or missing exactly where the reference (`shared/reference/`) says so, with two
-tolerances taken from the API page's own example: `sample` and `created_during.ended_at` may be
-missing. A non-finite metadata number (`NaN`, `Infinity`, `1e400`, which Python's JSON reader
-accepts) is kept as its text (`"nan"`, `"inf"`), so every export stays valid JSON.
+`shared/reference/tofupilot-units-api.md` tabulates what the official client (`tofupilot`
+2.26.1, `tofupilot.v2.models.unit_getop`) requires, allows to be null and allows to be missing.
+These models accept everything it accepts, and unknown fields everywhere (the service adds
+fields at any time). They are more lenient in three ways, each on purpose:
+
+- `sample` and `created_during.ended_at` may be missing: the API page's own example omits them.
+- `sample` and `created_during.outcome` take any text: a new class or outcome is kept as given
+  and shown as unknown, rather than making the unit unreadable.
+- Descriptive fields the client requires (`id`, `created_at`, a run's times, duration and
+  procedure, a reference's `id` and `part`) are typed nullable here, so that
+  `genealogy.records.read_unit` can set a malformed one to null with a warning instead of
+  failing the unit (tolerance by purpose: only what a genealogy needs must be readable).
+
+A non-finite metadata number (`NaN`, `Infinity`, `1e400`, which Python's JSON reader accepts)
+is kept as its text (`"nan"`, `"inf"`), so every export stays valid JSON.
 """
 
 from __future__ import annotations
@@ -14,7 +24,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, model_validator
 
 OUTCOMES = ("PASS", "FAIL", "ERROR", "TIMEOUT", "ABORTED")
 """Run outcomes the API documents; others are kept as given and shown as unknown."""
@@ -29,6 +39,15 @@ def _finite(metadata: dict[str, MetadataValue]) -> dict[str, MetadataValue]:
         key: repr(value) if isinstance(value, float) and not math.isfinite(value) else value
         for key, value in metadata.items()
     }
+
+
+def _empty_if_null(value: Any) -> Any:
+    """The client declares these lists and maps `Optional`: null means none."""
+    return [] if value is None else value
+
+
+def _empty_map_if_null(value: Any) -> Any:
+    return {} if value is None else value
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -58,7 +77,6 @@ def _escape_surrogates(key: object) -> object:
 class Revision(ApiModel):
     id: str
     number: str
-    image: str | None = None
 
 
 class Part(ApiModel):
@@ -68,36 +86,31 @@ class Part(ApiModel):
     revision: Revision
 
 
-class RefRevision(ApiModel):
-    id: str
-    number: str
-
-
 class RefPart(ApiModel):
+    """A parent's or child's part: the client declares the object and its revision nullable."""
+
     id: str
     number: str
     name: str
-    revision: RefRevision | None = None
+    revision: Revision | None
 
 
 class UnitRef(ApiModel):
     """A parent or child as embedded in another unit's record."""
 
-    id: str
+    id: str | None  # required by the client; descriptive
     serial_number: str
-    part: RefPart | None = None
+    part: RefPart | None
 
 
 class User(ApiModel):
     id: str
-    name: str | None = None
-    image: str | None = None
+    name: str | None
 
 
 class Station(ApiModel):
     id: str
     name: str
-    image: str | None = None
 
 
 class Batch(ApiModel):
@@ -111,41 +124,43 @@ class Procedure(ApiModel):
 
 
 class Run(ApiModel):
-    """The test run that created the unit."""
+    """The test run that created the unit; its id and outcome are what a genealogy needs."""
 
     id: str
-    created_at: datetime
-    started_at: datetime
-    ended_at: datetime | None = None
-    duration: timedelta
+    created_at: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None = None  # required by the client; the API page's example omits it
+    duration: timedelta | None  # ISO 8601 (`PT5M30S`)
     outcome: str
-    procedure: Procedure
+    procedure: Procedure | None
 
 
 class Attachment(ApiModel):
     id: str
     name: str
-    size: float
-    content_type: str
-    download_url: str
+    size: float | None
+    content_type: str | None
+    download_url: str | None
 
 
 class Unit(ApiModel):
     """One unit, as returned by `GET /v2/units/{serial_number}`."""
 
-    id: str
+    id: str | None
     serial_number: str
-    created_at: datetime
-    sample: str | None = None  # the API page's own example leaves it out
+    created_at: datetime | None
+    sample: str | None = None  # required and nullable; the API page's own example leaves it out
     part: Part
     parent: UnitRef | None
     created_by_user: User | None = None
     created_by_station: Station | None = None
     batch: Batch | None = None
-    children: list[UnitRef] = []
+    children: Annotated[list[UnitRef], BeforeValidator(_empty_if_null)] = []
     created_during: Run | None = None
-    attachments: list[Attachment] = []
-    metadata: Annotated[dict[str, MetadataValue], AfterValidator(_finite)] = {}
+    attachments: Annotated[list[Attachment], BeforeValidator(_empty_if_null)] = []
+    metadata: Annotated[
+        dict[str, MetadataValue], BeforeValidator(_empty_map_if_null), AfterValidator(_finite)
+    ] = {}
 
 
 class ApiError(ApiModel):

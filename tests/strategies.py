@@ -1,9 +1,10 @@
 """Hypothesis strategies: unit records as `GET /v2/units/{serial}` may return them, and broken ones.
 
 `unit_records()` follows `shared/reference/tofupilot-units-api.md`: every nullable field is
-sometimes null, every optional one sometimes missing, every object sometimes carries unknown
-fields, and every text may hold any unicode (controls, quotes, backslashes, markup, bidi
-controls, lone surrogates). `invalid_records()` breaks one required field of a valid record.
+sometimes null, every optional one sometimes missing (and then sometimes null), every object
+sometimes carries unknown fields, and every text may hold any unicode (controls, quotes,
+backslashes, markup, bidi controls, lone surrogates). `broken_records()` breaks one field of a
+valid record and says which.
 """
 
 from __future__ import annotations
@@ -219,9 +220,9 @@ ATTACHMENTS = _object(
     {
         "id": IDS,
         "name": texts(),
-        "size": st.one_of(st.integers(0, 2**53), st.floats(0, 1e12)),
-        "content_type": texts(),
-        "download_url": texts(),
+        "size": _nullable(st.one_of(st.integers(0, 2**53), st.floats(0, 1e12))),
+        "content_type": _nullable(texts()),
+        "download_url": _nullable(texts()),
     }
 )
 METADATA = st.dictionaries(
@@ -236,7 +237,7 @@ METADATA = st.dictionaries(
     max_size=3,
 )
 """Metadata, with NaN and infinities among the numbers."""
-USERS = _object({"id": IDS}, {"name": _nullable(texts()), "image": _nullable(texts())})
+USERS = _object({"id": IDS, "name": _nullable(texts())}, {"image": _nullable(texts())})
 STATIONS = _object({"id": IDS, "name": texts()}, {"image": _nullable(texts())})
 BATCHES = _object({"id": IDS, "number": texts()})
 SAMPLES = st.sampled_from(["golden", "failing", "ignored", None])
@@ -254,8 +255,8 @@ def unit_records(
         "created_by_station": _nullable(STATIONS),
         "batch": _nullable(BATCHES),
         "created_during": _nullable(RUNS),
-        "attachments": st.lists(ATTACHMENTS, max_size=2),
-        "metadata": METADATA,
+        "attachments": _nullable(st.lists(ATTACHMENTS, max_size=2)),
+        "metadata": _nullable(METADATA),
     }
     required: dict[str, st.SearchStrategy[Any]] = {
         "id": IDS,
@@ -267,7 +268,7 @@ def unit_records(
     if children is not None:
         required["children"] = children
     else:
-        optional["children"] = st.lists(UNIT_REFS, max_size=3)
+        optional["children"] = _nullable(st.lists(UNIT_REFS, max_size=3))
     return _object(required, optional)
 
 
@@ -275,6 +276,22 @@ UNIT_RECORDS = unit_records()
 
 
 # Invalid records ------------------------------------------------------------------------------
+
+CORE_PATHS = frozenset(
+    {
+        ("serial_number",),
+        ("part",),
+        ("part", "id"),
+        ("part", "number"),
+        ("part", "name"),
+        ("part", "revision"),
+        ("part", "revision", "id"),
+        ("part", "revision", "number"),
+        ("parent",),
+        ("children",),
+    }
+)
+"""What a genealogy needs: a record broken here is unreadable; elsewhere it is repaired."""
 
 REQUIRED_PATHS: tuple[tuple[str | int, ...], ...] = (
     ("id",),
@@ -296,11 +313,11 @@ _WRONG_FOR_STR = st.one_of(
 )
 _WRONG_FOR_OBJECT = st.one_of(st.integers(), st.text(max_size=5), st.lists(st.none(), max_size=2))
 WRONG_VALUES: dict[tuple[str | int, ...], st.SearchStrategy[Any]] = {
-    ("id",): _WRONG_FOR_STR,
+    ("id",): _WRONG_FOR_STR.filter(lambda value: value is not None),
     ("serial_number",): _WRONG_FOR_STR,
     # an int or float is a Unix time for pydantic, so only other types are wrong for a datetime
     ("created_at",): st.one_of(
-        st.none(), st.booleans(), st.lists(st.integers(), max_size=2), st.just("not a date")
+        st.booleans(), st.lists(st.integers(), max_size=2), st.just("not a date")
     ),
     ("part",): st.one_of(_WRONG_FOR_OBJECT, st.none()),
     ("part", "id"): _WRONG_FOR_STR,
@@ -312,7 +329,7 @@ WRONG_VALUES: dict[tuple[str | int, ...], st.SearchStrategy[Any]] = {
     ("parent",): _WRONG_FOR_OBJECT,  # null is allowed
     ("sample",): st.one_of(st.integers(), st.lists(st.none(), max_size=1), st.booleans()),
     ("children",): st.one_of(
-        st.integers(), st.text(max_size=3), st.dictionaries(st.text(), st.none())
+        st.integers(), st.text(max_size=3), st.dictionaries(st.text(), st.none(), min_size=1)
     ),
     ("metadata",): st.one_of(
         st.integers(),
@@ -343,13 +360,20 @@ def _replaced(record: Record, path: tuple[str | int, ...], value: Any) -> Record
 
 
 @st.composite
-def invalid_records(draw: st.DrawFn) -> Record:
-    """A valid record with one required field missing or one field of the wrong type."""
+def broken_records(draw: st.DrawFn) -> tuple[tuple[str | int, ...], Record]:
+    """A valid record with one required field missing or one field of the wrong type, and the
+    path of that field."""
     record = draw(UNIT_RECORDS)
     if draw(st.booleans()):
-        return _without(record, draw(st.sampled_from(REQUIRED_PATHS)))
+        path = draw(st.sampled_from(REQUIRED_PATHS))
+        return path, _without(record, path)
     path = draw(st.sampled_from(sorted(WRONG_VALUES)))
-    return _replaced(record, path, draw(WRONG_VALUES[path]))
+    return path, _replaced(record, path, draw(WRONG_VALUES[path]))
+
+
+def invalid_records() -> st.SearchStrategy[Record]:
+    """A valid record with one required field missing or one field of the wrong type."""
+    return broken_records().map(lambda broken: broken[1])
 
 
 def not_objects() -> st.SearchStrategy[Any]:

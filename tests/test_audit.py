@@ -351,15 +351,27 @@ def test_unknown_selectors_are_rejected_with_the_valid_ones() -> None:
 
 
 def test_a_record_answering_for_another_serial_is_reported(make_server: Any) -> None:
-    # The service normalised the serial's case: the child list says "m-1", the record "M-1".
-    answered = unit("M-1", parent="TOP")
-    top = unit("TOP", children=["m-1"])
-    server = make_server([top, {**answered, "serial_number": "M-1"}])
-    server.units["m-1"] = server.units.pop("M-1")  # served under the lower-case name
+    # The child list says "M-1-OLD", and the record served under that name says "M-1".
+    top = unit("TOP", children=["M-1-OLD"])
+    server = make_server([top])
+    server.units["M-1-OLD"] = unit("M-1", parent="TOP")
     graph = crawl(server, "TOP")
-    assert graph.nodes["m-1"]["reported_serial"] == "M-1"
+    assert graph.nodes["M-1-OLD"]["reported_serial"] == "M-1"
     found = [(f.code, f.serials) for f in audit(graph).findings if f.code == "serial-mismatch"]
-    assert found == [("serial-mismatch", ("m-1", "M-1"))]
+    assert found == [("serial-mismatch", ("M-1-OLD", "M-1"))]
+
+
+def test_a_difference_in_case_alone_is_no_mismatch(make_server: Any) -> None:
+    """The service matches serials case-insensitively: the child list says "m-1", the record
+    "M-1"; the node is "M-1", once, and nothing is reported."""
+    server = make_server([unit("TOP", children=["m-1"]), unit("M-1", parent="top")])
+    graph = crawl(server, "TOP")
+    assert sorted(graph) == ["M-1", "TOP"]
+    assert "reported_serial" not in graph.nodes["M-1"]
+    assert graph.nodes["TOP"]["children_serials"] == ["M-1"]
+    assert graph.nodes["M-1"]["parent_serial"] == "TOP"
+    codes = {f.code for f in audit(graph).findings}
+    assert not codes & {"serial-mismatch", "inconsistent-link", "dangling-reference"}
 
 
 def test_timeline_columns_line_up_with_wide_and_combining_characters() -> None:

@@ -93,7 +93,7 @@ def test_expired_entries_are_fetched_again(recording: Server, cache_path: Path) 
     server = recording(tree())
     run_crawl("M1", options(server, cache_path))
     with sqlite3.connect(cache_path) as db:  # as if the crawl had been two hours ago
-        db.execute("UPDATE units SET fetched_at = fetched_at - 7200 WHERE serial != 'M2'")
+        db.execute("UPDATE units SET fetched_at = fetched_at - 7200 WHERE serial != 'm2'")
     db.close()
     result = run_crawl("M1", options(server, cache_path, max_age=3600))
     assert server.requests == Counter({"R": 2, "M1": 2, "C1": 2, "GHOST": 2, "M2": 1})
@@ -223,7 +223,7 @@ def test_records_from_an_incompatible_version_are_fetched_again(
     server = recording(tree())
     run_crawl("M1", options(server, cache_path))
     with sqlite3.connect(cache_path) as db:
-        db.execute("UPDATE units SET record = '{\"id\": 1}' WHERE serial = 'C1'")
+        db.execute("UPDATE units SET record = '{\"id\": 1}' WHERE serial = 'c1'")
     db.close()
     result = run_crawl("M1", options(server, cache_path))
     assert result.units["C1"].status is Status.OK

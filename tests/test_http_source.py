@@ -564,7 +564,8 @@ LEAKS: dict[str, Fault] = {
     "404-message": Fault(status=404, body=json.dumps({"code": "E", "message": ECHO}).encode()),
     "200-error-body": Fault(status=200, body=json.dumps({"code": "E", "message": ECHO}).encode()),
     "200-not-a-unit": Fault(
-        status=200, body=json.dumps({**unit("A"), "metadata": {ECHO: [1]}}).encode()
+        status=200,
+        body=json.dumps({**unit("A"), "serial_number": None, "metadata": {ECHO: [1]}}).encode(),
     ),
     "200-content-type": Fault(status=200, body=b"<html>", content_type=f"{ECHO}; x=1"),
     "500-content-type": Fault(status=502, times=None, body=b"<html>", content_type=ECHO),
@@ -585,6 +586,17 @@ def test_echoed_key_never_appears_in_a_reason(
     assert isinstance(outcome, Failed | NotFound), outcome
     assert API_KEY not in outcome.reason
     assert len(outcome.reason) <= 400
+
+
+def test_echoed_key_never_appears_in_a_warning(recording: Callable[..., RecordingServer]) -> None:
+    """A metadata value of the wrong type is repaired, and the warning names its key."""
+    server = recording([unit("A")])
+    body = json.dumps({**unit("A"), "metadata": {ECHO: [1]}}).encode()
+    server.faults["A"] = Fault(status=200, body=body)
+    outcome = fetch(server.url, "A", retries=1)
+    assert isinstance(outcome, Fetched), outcome
+    assert len(outcome.warnings) == 1 and "(kept as text)" in outcome.warnings[0]
+    assert API_KEY not in outcome.warnings[0]
 
 
 def test_long_messages_are_cut_without_leaving_a_piece_of_the_key(

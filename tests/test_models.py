@@ -109,6 +109,7 @@ def test_the_api_page_example_parses() -> None:
     assert parsed.sample is None
     assert parsed.created_during is not None
     assert parsed.created_during.ended_at is None
+    assert parsed.created_during.duration is not None
     assert parsed.created_during.duration.total_seconds() == 330
     assert parsed.children[0].serial_number == "SN-2024-001235"
     # the ref revision's undocumented `image` is kept as an unknown field
@@ -143,13 +144,14 @@ def _has_lone_surrogate(record: Any) -> bool:
     return re.search("[\ud800-\udfff]", json.dumps(record, ensure_ascii=False)) is not None
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(strategies.unit_records())
 def test_any_schema_valid_record_parses(record: dict[str, Any]) -> None:
     parsed = Unit.model_validate(record)
     assert parsed.serial_number == record["serial_number"]
     assert parsed.part.name == record["part"]["name"]
-    assert len(parsed.children) == len(record.get("children", []))
+    assert len(parsed.children) == len(record.get("children") or [])
     if _has_lone_surrogate(record):
         # Python's JSON reader (used by the HTTP source) lets a lone surrogate through; pydantic's
         # own reader refuses it, with a ValidationError like any other bad document.
@@ -160,6 +162,7 @@ def test_any_schema_valid_record_parses(record: dict[str, Any]) -> None:
         assert Unit.model_validate_json(json.dumps(record, ensure_ascii=False)) == parsed
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(strategies.unit_records())
 def test_a_parsed_unit_round_trips_through_its_own_json(record: dict[str, Any]) -> None:
@@ -337,6 +340,7 @@ def test_non_finite_metadata_numbers_are_kept_as_text() -> None:
 # Invalid records -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(strategies.invalid_records())
 def test_an_invalid_record_raises_validation_error(record: dict[str, Any]) -> None:
@@ -390,6 +394,7 @@ def test_any_bytes_either_parse_or_raise_validation_error(body: bytes | str) -> 
     ids=repr,
 )
 def test_specific_bad_values_raise_validation_error(broken: dict[str, Any]) -> None:
+    """The model itself is strict; `genealogy.records.read_unit` decides what to repair."""
     record = copy.deepcopy(unit("A")) | broken
     with pytest.raises(pydantic.ValidationError):
         Unit.model_validate(record)

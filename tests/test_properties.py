@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,8 +33,10 @@ WITH_GRAPHVIZ = settings(max_examples=30, deadline=None, suppress_health_check=_
 IN_PROCESS = settings(max_examples=100, deadline=None, suppress_health_check=_HEALTH)
 
 _UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069"
-    "\ufeff\ufffe\uffff\ud800-\udfff]"
+    "[\x00-\x1f\x7f-\x9f\xad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
+    "\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0"
+    "\ufff0-\ufff8\ufffe\uffff\ud800-\udfff"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
 )
 """What `printable` must never let through (controls, invisibles, bidi, non-XML, surrogates)."""
 
@@ -42,6 +45,8 @@ def _shown_serial(serial: str) -> str:
     return printable(serial) or "(empty serial number)"
 
 
+@pytest.mark.graphviz
+@pytest.mark.slow
 @WITH_GRAPHVIZ
 @given(strategies.crawl_results())
 def test_svg_draws_every_unit_and_nothing_else(result: CrawlResult) -> None:
@@ -60,6 +65,7 @@ def test_svg_draws_every_unit_and_nothing_else(result: CrawlResult) -> None:
     assert encode(drawn).decode("utf-8") == drawn
 
 
+@pytest.mark.slow
 @IN_PROCESS
 @given(strategies.crawl_results())
 def test_dot_keeps_every_text_inside_escaped_labels(result: CrawlResult) -> None:
@@ -81,6 +87,7 @@ def test_dot_keeps_every_text_inside_escaped_labels(result: CrawlResult) -> None
     assert source.encode("utf-8")  # no lone surrogate can reach the file or `dot`
 
 
+@pytest.mark.slow
 @IN_PROCESS
 @given(strategies.crawl_results())
 def test_json_is_valid_and_loads_back_the_same_graph(result: CrawlResult) -> None:

@@ -14,6 +14,7 @@ the table gives. Each distinct problem is reported exactly once.
 | `child-after-parent-assembly` | warning  | parent, child                                |
 | `mixed-revisions`             | warning  | every unit of the part, by revision, serial  |
 | `serial-mismatch`             | warning  | the serial asked for, the serial answered    |
+| `repaired-record`             | info     | the unit                                     |
 | `no-run`                      | info     | the unit                                     |
 | `unexplored`                  | info     | every unexplored unit, sorted                |
 
@@ -31,7 +32,11 @@ the table gives. Each distinct problem is reported exactly once.
 - `mixed-revisions`: fetched units of one part number under the same top-level assembly (a
   root and its descendants) are on different revisions.
 - `serial-mismatch`: the record fetched for a serial number names another serial number
-  (the service normalised it, or data is wrong); the node stays under the serial asked for.
+  (data is wrong); the node stays under the serial asked for. Serials match
+  case-insensitively, as the service does: a difference in case alone is no mismatch.
+- `repaired-record`: a descriptive field of the unit's record (an attachment, a timestamp, a
+  metadata value...) was malformed; it was set to null, dropped or kept as text, and the
+  node's `warnings` say which. The unit itself was read.
 - `no-run`: a fetched unit has no creating run: it was never tested.
 - `unexplored`: a limit or an interruption left referenced units unfetched: not audited.
 
@@ -67,6 +72,7 @@ CODES: dict[str, Severity] = {
     "child-after-parent-assembly": "warning",
     "mixed-revisions": "warning",
     "serial-mismatch": "warning",
+    "repaired-record": "info",
     "no-run": "info",
     "unexplored": "info",
 }
@@ -373,6 +379,18 @@ def _serial_mismatches(view: _View) -> Iterator[Finding]:
             )
 
 
+def _repaired(view: _View) -> Iterator[Finding]:
+    for node in view.fetched:
+        warnings = view.attrs[node].get("warnings") or []
+        if warnings:
+            more = f" (+{len(warnings) - 1} more)" if len(warnings) > 1 else ""
+            yield _finding(
+                "repaired-record",
+                (node,),
+                f"{node}'s record had malformed fields, repaired: {warnings[0]}{more}",
+            )
+
+
 def _no_runs(view: _View) -> Iterator[Finding]:
     for node in view.fetched:
         if view.attrs[node].get("run_id") is None:
@@ -401,6 +419,7 @@ _CHECKS = (
     _late_children,
     _mixed_revisions,
     _serial_mismatches,
+    _repaired,
     _no_runs,
     _unexplored,
 )

@@ -32,6 +32,8 @@ class Summary:
     by_status: dict[str, int]
     stats: dict[str, Any] = field(default_factory=dict)  # the crawl's graph.graph["stats"]
     findings: int | None = None
+    warnings: int = 0  # malformed descriptive fields repaired, over all units
+    units_with_warnings: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +51,8 @@ class Summary:
             "by_status": dict(self.by_status),
             "stats": dict(self.stats),
             "findings": self.findings,
+            "warnings": self.warnings,
+            "units_with_warnings": self.units_with_warnings,
         }
 
 
@@ -61,6 +65,7 @@ def summarise(graph: nx.DiGraph, findings_count: int | None = None) -> Summary:
     )
     statuses = Counter(str(a.get("status")) for a in nodes.values())
     widest, children = _widest(graph)
+    warned = [len(a.get("warnings") or ()) for a in nodes.values()]
     return Summary(
         units=len(nodes),
         roots=tuple(find_roots(graph)),
@@ -78,6 +83,8 @@ def summarise(graph: nx.DiGraph, findings_count: int | None = None) -> Summary:
         by_status=dict(sorted(statuses.items(), key=lambda kv: (-kv[1], kv[0]))),
         stats=dict(graph.graph.get("stats") or {}),
         findings=findings_count,
+        warnings=sum(warned),
+        units_with_warnings=sum(1 for count in warned if count),
     )
 
 
@@ -145,6 +152,11 @@ def format_text(result: Summary) -> str:
         lines.append(
             f"crawl: {stats.get('requests', 0)} requests, {stats.get('retries', 0)} retries, "
             f"{stats.get('cache_hits', 0)} from cache, {stats.get('seconds', 0)} s"
+        )
+    if result.warnings:
+        lines.append(
+            f"warnings: {result.warnings} malformed fields repaired in "
+            f"{result.units_with_warnings} units (each node's `warnings` says which)"
         )
     if result.findings is not None:
         lines.append(f"findings: {result.findings}")

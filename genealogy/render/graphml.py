@@ -5,11 +5,12 @@ GraphML holds only scalar values, so the graph is adapted on the way out:
 * `None` values are left out (an absent `<data>` element means "no value");
 * lists and dicts (`children_serials`, `metadata`, the edges' `declared_by`, the graph's
   `roots` and `stats`) become JSON strings, which `json.loads` turns back into equal values:
-  a control or invisible character in them is written as a JSON `\\uNNNN` escape;
+  a control or invisible character in them is written as a JSON `\\uNNNN` escape (a surrogate
+  pair beyond U+FFFF);
 * every other string, node key included, goes through `genealogy.text.printable`: XML 1.0
   cannot hold most control characters (and `\\r` would not survive a parser), so a control or
-  invisible character is written as a visible `\\xNN` / `\\uNNNN` escape, as in every other
-  format; the non-characters U+FFFE and U+FFFF, also forbidden in XML, likewise.
+  invisible character is written as a visible `\\xNN` / `\\uNNNN` / `\\UNNNNNNNN` escape, as
+  in every other format; the non-characters U+FFFE and U+FFFF, also forbidden in XML, likewise.
 
 Everything else, bool, int, float and ordinary text, loads back from `networkx.read_graphml`
 equal to the graph's value. Nodes and edges are written in sorted order, so the same graph
@@ -70,7 +71,7 @@ def _json_escape(match: re.Match[str]) -> str:
     char = match.group()
     if printable(char) == char and not _NONCHARACTERS.match(char):
         return char
-    return f"\\u{ord(char):04x}"  # below U+10000: printable leaves astral characters alone
+    return json.dumps(char)[1:-1]  # \\uNNNN; beyond U+FFFF a surrogate pair
 
 
 def _text(value: object) -> str:

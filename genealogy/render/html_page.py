@@ -162,6 +162,9 @@ def _unit(
         value = attrs.get(field)
         if value is not None:
             unit[field] = shown(value) if isinstance(value, str) else value
+    warnings = attrs.get("warnings")
+    if warnings:  # most units have none: leave the key out
+        unit["warnings"] = [shown(warning) for warning in warnings]
     declared_children = attrs.get("children_serials")
     if declared_children is not None:  # unknown for a unit not fetched
         unit["children_count"] = len(declared_children)

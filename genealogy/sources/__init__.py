@@ -15,6 +15,7 @@ from genealogy.models import Unit
 class Fetched:
     unit: Unit
     cached: bool = False
+    warnings: tuple[str, ...] = ()  # descriptive fields that were malformed and repaired
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,16 +1,25 @@
 """An on-disk SQLite cache of unit records, so a re-crawl costs no requests.
 
-Rows are keyed by base URL and serial number and hold the validated record (or the fact that
-the unit was not found) with the time it was fetched. Nothing about the request, in
-particular the API key, is ever stored. The file is readable by its owner only.
+Rows are keyed by base URL and serial number (folded: the service matches serials
+case-insensitively, so `sn-1` and `SN-1` are one row) and hold the validated record with the
+warnings its repair gave (or the fact that the unit was not found) and the time it was
+fetched. Nothing about the request, in particular the API key, is ever stored. The file is
+readable by its owner only, and never reached through a symlink.
+
+The cache is a convenience, never a source of truth: a row that cannot be read, or that is
+implausible (a NULL record, a time in the future, a record nested too deep), is a miss and the
+unit is fetched again. A file written by another version (its `user_version` differs) is
+emptied.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,9 +29,12 @@ from typing import Any, Self, TypeVar
 import platformdirs
 import pydantic
 
+from genealogy.matching import fold
 from genealogy.models import Unit
 from genealogy.sources import Counters, Failed, Fetched, FetchOutcome, NotFound, UnitSource
 
+SCHEMA_VERSION = 2
+"""Version 2: serials folded to lower case, and a `warnings` column."""
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS units (
     base_url   TEXT NOT NULL,
@@ -30,12 +42,15 @@ CREATE TABLE IF NOT EXISTS units (
     status     TEXT NOT NULL CHECK (status IN ('ok', 'not_found')),
     record     TEXT,
     reason     TEXT,
+    warnings   TEXT,
     fetched_at REAL NOT NULL,
     PRIMARY KEY (base_url, serial)
 )
 """
 _T = TypeVar("_T")
 BUSY_TIMEOUT_S = 30.0  # another genealogy process writing the same cache
+CLOCK_SLACK_S = 300.0
+"""How far in the future a row's time may lie (clocks of machines sharing a cache differ)."""
 log = logging.getLogger(__name__)
 
 
@@ -53,16 +68,27 @@ class UnitCache:
         self.path = path
         try:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-            os.close(fd)
-            os.chmod(path, 0o600)  # also tightens a file created by an older version
+            _open_private(path)
             self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)
             # WAL: readers never wait for a writer; each store is its own short transaction
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(SCHEMA)
+            self._migrate()
         except (OSError, sqlite3.Error) as exc:
             raise CacheUnavailable(f"cannot use the cache {path}: {exc}") from exc
+
+    def _migrate(self) -> None:
+        """A file of another version is emptied: its rows could be read wrongly."""
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        if version != SCHEMA_VERSION:
+            with self._db:
+                tables = self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+                for (name,) in tables.fetchall():
+                    self._db.execute(f'DROP TABLE IF EXISTS "{name.replace(chr(34), "")}"')
+                self._db.execute(SCHEMA)
+                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        else:
+            self._db.execute(SCHEMA)
 
     def __enter__(self) -> Self:
         return self
@@ -82,34 +108,71 @@ class UnitCache:
             self._db.close()
 
     def lookup(self, base_url: str, serial: str, max_age: float | None) -> FetchOutcome | None:
-        """The cached answer, if there is one younger than `max_age` seconds (any age if None)."""
+        """The cached answer, if there is one younger than `max_age` seconds (any age if None).
+
+        Any row that cannot be read back exactly as it was stored is a miss."""
         row = self._db.execute(
-            "SELECT status, record, reason, fetched_at FROM units WHERE base_url=? AND serial=?",
-            (_normalise(base_url), serial),
+            "SELECT status, record, reason, warnings, fetched_at FROM units "
+            "WHERE base_url=? AND serial=?",
+            (_normalise(base_url), fold(serial)),
         ).fetchone()
         if row is None:
             return None
-        status, record, reason, fetched_at = row
-        if max_age is not None and time.time() - fetched_at > max_age:
+        status, record, reason, warnings, fetched_at = row
+        if not isinstance(fetched_at, int | float) or not _fresh(fetched_at, max_age):
             return None
         if status == "not_found":
-            return NotFound(reason or "not found")
+            return NotFound(reason if isinstance(reason, str) and reason else "not found")
+        if status != "ok" or not isinstance(record, str):
+            return None
         try:
-            return Fetched(Unit.model_validate(json.loads(record)), cached=True)
-        except (pydantic.ValidationError, ValueError):
-            return None  # written by an incompatible version: fetch it again
+            unit = Unit.model_validate_json(record)
+            kept = tuple(str(w) for w in json.loads(warnings)) if warnings else ()
+        except (pydantic.ValidationError, ValueError, TypeError, RecursionError):
+            return None  # damaged, or nested beyond reason: fetch it again
+        return Fetched(unit, cached=True, warnings=kept)
 
     def store(self, base_url: str, serial: str, outcome: Fetched | NotFound) -> None:
-        values: tuple[str, str | None, str | None]
+        values: tuple[str, str | None, str | None, str | None]
         if isinstance(outcome, Fetched):
-            values = ("ok", json.dumps(outcome.unit.model_dump(mode="json")), None)
+            record = outcome.unit.model_dump_json()
+            warnings = json.dumps(list(outcome.warnings)) if outcome.warnings else None
+            values = ("ok", record, None, warnings)
         else:
-            values = ("not_found", None, outcome.reason)
+            values = ("not_found", None, outcome.reason, None)
         with self._db:  # commits, or rolls back on error
             self._db.execute(
-                "INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?)",
-                (_normalise(base_url), serial, *values, time.time()),
+                "INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (_normalise(base_url), fold(serial), *values, time.time()),
             )
+
+
+def _fresh(fetched_at: float, max_age: float | None) -> bool:
+    """Younger than `max_age` (any age if None); a time in the future (a clock set back, or a
+    forged row) counts as expired, or the row would never expire."""
+    age = time.time() - fetched_at
+    if age < -CLOCK_SLACK_S:
+        return False
+    return max_age is None or age <= max_age
+
+
+def _open_private(path: Path) -> None:
+    """Create `path` readable by its owner only, or tighten it; refuse a symlink or anything
+    but a regular file, so `chmod` and SQLite never land on another file."""
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        if path.is_symlink():
+            raise OSError(exc.errno, "the cache path is a symlink, which is refused") from exc
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "the cache path is not a regular file")
+        os.fchmod(fd, 0o600)  # also tightens a file created by an older version
+    finally:
+        os.close(fd)
 
 
 def _storable(serial: str) -> bool:

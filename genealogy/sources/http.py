@@ -27,6 +27,7 @@ from tenacity import (
 from genealogy import __version__
 from genealogy.errors import KEY_HINT, Forbidden, KeyRejected, MissingApiKey
 from genealogy.models import ApiError, Unit
+from genealogy.records import UnreadableRecord, read_unit
 from genealogy.redact import redact, secret_forms
 from genealogy.sources import Counters, Failed, Fetched, FetchOutcome, NotFound
 from genealogy.sources.ratelimit import RateLimiter
@@ -255,7 +256,7 @@ class HttpSource:
             try:
                 return Fetched(Unit.model_validate_json(body))
             except pydantic.ValidationError:
-                pass  # below, the slow path says precisely what is wrong
+                pass  # below, the slow path repairs descriptive fields or says what is wrong
         if not body.strip():
             return Failed("answered 200 with an empty body")
         try:
@@ -266,16 +267,16 @@ class HttpSource:
             kind = response.headers.get("Content-Type", "unknown type").split(";")[0]
             return Failed(f"answered 200 with a body that is not JSON ({self._text(kind, 60)})")
         try:
-            unit = Unit.model_validate(data)
-        except pydantic.ValidationError as exc:
+            read = read_unit(data)
+        except UnreadableRecord as exc:
             try:
                 error = ApiError.model_validate(data)
             except pydantic.ValidationError:
-                return Failed(self._text(f"answered 200 but not a unit: {_summarise(exc)}"))
+                return Failed(self._text(f"answered 200 but not a unit: {exc}"))
             return Failed(
                 self._text(f"answered 200 with an error body: {error.code}: {error.message}")
             )
-        return Fetched(unit)
+        return Fetched(read.unit, warnings=tuple(self._redact(w) for w in read.warnings))
 
     def _error_detail(self, response: httpx.Response, body: bytes) -> str:
         """`: CODE: message` from a documented error body, or the content type of anything else."""
@@ -370,12 +371,3 @@ def _parse_retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:  # "-0000" or no zone: HTTP dates are always in GMT
         when = when.replace(tzinfo=UTC)
     return max(0.0, when.timestamp() - time.time())
-
-
-def _summarise(exc: pydantic.ValidationError) -> str:
-    problems = [
-        f"{'.'.join(str(p) for p in error['loc']) or 'body'}: {error['msg']}"
-        for error in exc.errors()[:3]
-    ]
-    more = exc.error_count() - len(problems)
-    return "; ".join(problems) + (f" (+{more} more)" if more > 0 else "")

@@ -357,6 +357,7 @@
     };
     add("Serial number", unit.serial || EMPTY_SERIAL, "serial");
     if (unit.reported_serial) add("Record says", unit.reported_serial, "reported_serial");
+    if (unit.warnings) add("Repaired fields", unit.warnings.join("; "), "warnings");
     add("Part number", unit.part_number, "part_number");
     add("Part name", unit.part_name, "part_name");
     add("Revision", unit.revision, "revision");
