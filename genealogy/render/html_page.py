@@ -167,7 +167,8 @@ def _unit(
         unit["warnings"] = [shown(warning) for warning in warnings]
     declared_children = attrs.get("children_serials")
     if declared_children is not None:  # unknown for a unit not fetched
-        unit["children_count"] = len(declared_children)
+        # a record may list one child twice: count units, not entries
+        unit["children_count"] = len(dict.fromkeys(declared_children))
     if graph.has_edge(serial, serial):
         unit["lists_itself"] = True
     parents = [index[parent] for parent in graph.predecessors(serial) if parent != serial]
