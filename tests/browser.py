@@ -4,7 +4,9 @@ Playwright never downloads a browser here (the machine reaches only package regi
 drives the `chromium` Debian package (`apt-get install chromium`, or `bash tests/run.sh`), or
 the executable that `GENEALOGY_CHROMIUM` names. The fixtures `chromium` and `browser_page` in
 tests/conftest.py are built on `launch_chromium` and `open_browser_page` below. In a browser
-test, asyncio.run() (a crawl) needs `with allow_asyncio():`, see there.
+test, asyncio.run() (a crawl) needs `with allow_asyncio():`, see there. Playwright is imported
+only when `launch_chromium` runs, so importing this module (collecting the browser tests, or
+`pytest -m "not browser"`) does not need it.
 """
 
 from __future__ import annotations
@@ -17,22 +19,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urldefrag, urlsplit, urlunsplit
 
 import pytest
-from playwright.sync_api import (
-    Browser,
-    BrowserContext,
-    ConsoleMessage,
-    Dialog,
-    Page,
-    Request,
-    Response,
-    ViewportSize,
-    WebSocket,
-    sync_playwright,
-)
-from playwright.sync_api import Error as PlaywrightError
+
+if TYPE_CHECKING:  # Playwright itself is imported only when a browser starts (launch_chromium)
+    from playwright.sync_api import (
+        Browser,
+        BrowserContext,
+        ConsoleMessage,
+        Dialog,
+        Page,
+        Request,
+        Response,
+        ViewportSize,
+        WebSocket,
+    )
+    from playwright.sync_api import Error as PlaywrightError
 
 REPO = Path(__file__).resolve().parent.parent
 DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
@@ -102,6 +106,9 @@ def allow_asyncio() -> Iterator[None]:
 @contextmanager
 def launch_chromium() -> Iterator[Browser]:
     """Playwright and one headless Chromium, both stopped when the block ends."""
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
     executable = chromium_executable()
     playwright = sync_playwright().start()
     loop = asyncio.events._get_running_loop()

@@ -1,19 +1,35 @@
 """Shared fixtures: a real local TofuPilot-compatible server on 127.0.0.1, stopped per test;
-headless Chromium for the browser tests (tests/browser.py)."""
+headless Chromium for the browser tests (tests/browser.py).
+
+Every test that uses the `chromium` or `browser_page` fixture is marked `browser` here, and
+Playwright is imported only when such a test runs: `pytest -m "not browser"` never imports it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
-from playwright.sync_api import Browser
 
 from genealogy.datasets import factory
 from genealogy.localserver import LocalTofuPilot
-from tests.browser import BrowserPage, launch_chromium, open_browser_page
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+    from tests.browser import BrowserPage
 
 API_KEY = "test-key-5f0c2a9e"
+BROWSER_FIXTURES = frozenset({"chromium", "browser_page"})
+"""A test using any of these drives Chromium: it is marked `browser`."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if BROWSER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture
@@ -75,6 +91,8 @@ def quiet_genealogy_logger() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Browser]:
     """Debian's Chromium, headless, started once per session; fails (never skips) if missing."""
+    from tests.browser import launch_chromium
+
     with launch_chromium() as browser:
         yield browser
 
@@ -83,5 +101,7 @@ def chromium() -> Iterator[Browser]:
 def browser_page(chromium: Browser) -> Iterator[BrowserPage]:
     """A new context and page (1280x800) recording requests, console errors, page errors and
     dialogs (dismissed) in `.recorded`; open files with `.open(path)`."""
+    from tests.browser import open_browser_page
+
     with open_browser_page(chromium) as opened:
         yield opened

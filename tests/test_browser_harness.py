@@ -91,6 +91,7 @@ def test_asyncio_runs_beside_the_browser(browser_page: BrowserPage, tmp_path: Pa
     assert browser_page.page.text_content("p") == "still here"
 
 
+@pytest.mark.browser
 def test_asyncio_runs_after_the_browser_tests() -> None:
     """Playwright's loop is not left marked as running between tests (see tests/browser.py)."""
     assert asyncio.run(asyncio.sleep(0, result=2)) == 2

@@ -57,7 +57,9 @@ def test_stdout_gets_only_the_export_and_the_summary_goes_to_stderr(server: Loca
     assert "80 units" in result.stderr
 
 
-@pytest.mark.parametrize("name", ["tree.svg", "tree.dot", "tree.gv"])
+@pytest.mark.parametrize(
+    "name", [pytest.param("tree.svg", marks=pytest.mark.graphviz), "tree.dot", "tree.gv"]
+)
 def test_format_follows_the_file_extension(
     server: LocalTofuPilot, tmp_path: Path, name: str
 ) -> None:
@@ -112,6 +114,7 @@ def test_forbidden_key_has_its_own_exit_code(make_server: Any) -> None:
     assert "403" in result.stderr
 
 
+@pytest.mark.graphviz
 def test_start_not_found_writes_nothing(server: LocalTofuPilot, tmp_path: Path) -> None:
     out = tmp_path / "tree.svg"
     result = run(server, "export", "NO-SUCH-UNIT", "-o", str(out), "--no-cache")
@@ -198,6 +201,7 @@ def test_limits_keep_unexplored_units_as_nodes(server: LocalTofuPilot) -> None:
     assert result.exit_code == 0
 
 
+@pytest.mark.graphviz
 def test_api_key_never_leaves_the_process(make_server: Any, tmp_path: Path) -> None:
     planted = "tp_live_PLANTED_3c5d7e9f1a2b"
     records = [unit("A", children=["B", "C", "D"]), unit("B", parent="A"), unit("C", parent="A")]
@@ -243,6 +247,7 @@ def test_api_key_never_leaves_the_process(make_server: Any, tmp_path: Path) -> N
     assert "***" in load(outputs[0].read_text()).nodes["C"]["reason"]
 
 
+@pytest.mark.graphviz
 def test_demo_writes_every_export_with_every_unit(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path)], catch_exceptions=False)
     assert result.exit_code == 0, result.output

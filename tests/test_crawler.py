@@ -413,6 +413,7 @@ def test_429_pauses_everyone(recording: Server) -> None:
     assert min(later) - throttled >= 0.9
 
 
+@pytest.mark.slow
 def test_429_also_holds_back_requests_already_waiting_for_their_rate_slot(
     recording: Server,
 ) -> None:

@@ -67,6 +67,7 @@ def _svg(graph: nx.DiGraph) -> str:
     return drawn
 
 
+@pytest.mark.graphviz
 @pytest.mark.parametrize("serial", INJECTIONS + NASTY, ids=repr)
 def test_a_hostile_serial_adds_no_node_edge_or_attribute(serial: str) -> None:
     graph = _hostile_family(serial)
@@ -93,6 +94,7 @@ def test_dot_source_keeps_data_inside_escaped_html_labels(serial: str) -> None:
         assert title is None
 
 
+@pytest.mark.graphviz
 def test_dot_accepts_the_graph_it_gets_through_graphviz_json() -> None:
     """`dot -Tjson` counts the objects Graphviz itself parsed out of the DOT source."""
     graph = _hostile_family(INJECTIONS[0])
@@ -110,6 +112,7 @@ def test_dot_accepts_the_graph_it_gets_through_graphviz_json() -> None:
     assert len(parsed["edges"]) == 1 + LEGEND_NODES - 1
 
 
+@pytest.mark.graphviz
 def test_a_script_part_name_appears_only_as_escaped_text() -> None:
     graph = _hostile_family("SN-1")
     drawn = _svg(graph)
@@ -120,6 +123,7 @@ def test_a_script_part_name_appears_only_as_escaped_text() -> None:
     assert "&lt;script&gt;" in render(graph, "dot")
 
 
+@pytest.mark.graphviz
 @pytest.mark.parametrize(
     "text", ["javascript:alert(1)", '" onload="alert(1)', "' onclick='x", "<a href='x'>y</a>"]
 )
@@ -137,6 +141,7 @@ def test_active_content_in_data_stays_text(text: str) -> None:
 # Graphviz quirks -----------------------------------------------------------------------------
 
 
+@pytest.mark.graphviz
 @pytest.mark.parametrize("text", ["\ufffe", "\uffff", "a\ufffeb\uffffc"])
 def test_non_xml_characters_are_escaped_not_passed_to_graphviz(text: str) -> None:
     """U+FFFE and U+FFFF are not XML characters: Graphviz refused the whole label."""
@@ -147,6 +152,7 @@ def test_non_xml_characters_are_escaped_not_passed_to_graphviz(text: str) -> Non
     assert "\\ufffe" in printable("\ufffe") and "\\uffff" in printable("\uffff")
 
 
+@pytest.mark.graphviz
 def test_an_empty_serial_and_empty_texts_render() -> None:
     """Graphviz refuses `<B></B>`: an empty serial is shown as a placeholder."""
     record = unit("")
@@ -167,6 +173,7 @@ def _worst_case(length: int) -> str:
     return ("'\u202e😀&" * length)[:length]
 
 
+@pytest.mark.graphviz
 @pytest.mark.parametrize("length", [10_000, 100_000])
 def test_very_long_texts_are_clipped_and_render(length: int) -> None:
     """Graphviz refuses an HTML label over 16384 bytes (and the pipe broke while writing)."""
@@ -203,6 +210,7 @@ def test_the_longest_label_stays_under_graphviz_limit() -> None:
     assert worst < 16384 - 1024, worst
 
 
+@pytest.mark.graphviz
 def test_graphviz_failure_is_an_output_error_with_its_message(monkeypatch: Any) -> None:
     """Even with a source larger than the pipe: once `dot` quits, its stderr is still reported."""
     huge = "digraph { x [label=<" + "x" * 200_000 + ">] }"

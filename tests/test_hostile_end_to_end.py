@@ -276,7 +276,13 @@ def file_text(crawled: Crawled, fmt: str) -> str:
     return crawled.files[fmt].read_bytes().decode("utf-8")
 
 
-@pytest.mark.parametrize("name", sorted(COMMANDS))
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.graphviz) if n == "export-svg" else n
+        for n in sorted(COMMANDS)
+    ],
+)
 def test_every_command_exits_3_with_a_clear_report_and_no_traceback(
     crawled: Crawled, name: str
 ) -> None:
@@ -343,7 +349,10 @@ def test_no_output_carries_a_control_character_from_the_data(crawled: Crawled, n
         assert unsafe_in(stdout) == [], stdout
 
 
-@pytest.mark.parametrize("fmt", sorted(EXPORTS))
+@pytest.mark.parametrize(
+    "fmt",
+    [pytest.param(f, marks=pytest.mark.graphviz) if f == "svg" else f for f in sorted(EXPORTS)],
+)
 def test_no_file_carries_a_control_character_from_the_data(crawled: Crawled, fmt: str) -> None:
     text = file_text(crawled, fmt)
     if fmt == "json":
@@ -359,6 +368,7 @@ def test_no_file_carries_a_control_character_from_the_data(crawled: Crawled, fmt
 # --- the API key --------------------------------------------------------------------------------
 
 
+@pytest.mark.graphviz
 def test_the_api_key_appears_nowhere(crawled: Crawled) -> None:
     for name, result in crawled.results.items():
         assert PLANTED_KEY not in result.output, name
@@ -407,6 +417,7 @@ def test_json_export_keeps_every_referenced_unit_with_its_status(crawled: Crawle
     assert set(load(crawled.results["export-json-stdout"].stdout)) == set(graph)
 
 
+@pytest.mark.graphviz
 def test_svg_is_inert_and_shows_every_serial(crawled: Crawled) -> None:
     svg = file_text(crawled, "svg")
     facts = svg_facts(svg)  # well-formed XML; no script, on* attribute, link or data ID
@@ -423,6 +434,7 @@ def test_svg_is_inert_and_shows_every_serial(crawled: Crawled) -> None:
     assert any(IMG in text for text in texts)
 
 
+@pytest.mark.graphviz
 def test_dot_holds_only_the_expected_nodes_and_edges(crawled: Crawled) -> None:
     source = file_text(crawled, "dot")
     _, labels, edges = dot_structure(source)  # only our statements; labels well-formed
@@ -446,6 +458,7 @@ def test_dot_holds_only_the_expected_nodes_and_edges(crawled: Crawled) -> None:
     assert all(e["tail"] in data_nodes and e["head"] in data_nodes for e in data_edges)
 
 
+@pytest.mark.slow
 @needs_mermaid
 def test_mermaid_export_parses_with_mermaid_as_written(crawled: Crawled) -> None:
     from_file = file_text(crawled, "mermaid")

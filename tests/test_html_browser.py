@@ -110,6 +110,7 @@ def expected_made_by(attrs: dict[str, Any]) -> str:
     return " \u00b7 ".join(made_by) or "\u2014"
 
 
+@pytest.mark.graphviz
 def test_the_demo_page_opens_on_the_failed_start_unit_with_every_detail(
     browser_page: BrowserPage, demo: Path, demo_graph: nx.DiGraph
 ) -> None:
@@ -143,6 +144,7 @@ def test_the_demo_page_opens_on_the_failed_start_unit_with_every_detail(
     finished(browser_page)
 
 
+@pytest.mark.graphviz
 def test_search_finds_a_serial_reveals_and_highlights_it(
     browser_page: BrowserPage, demo: Path, demo_graph: nx.DiGraph
 ) -> None:
@@ -165,6 +167,7 @@ def test_search_finds_a_serial_reveals_and_highlights_it(
     finished(browser_page)
 
 
+@pytest.mark.graphviz
 def test_search_by_part_number_steps_through_every_unit_of_the_part(
     browser_page: BrowserPage, demo: Path, demo_graph: nx.DiGraph
 ) -> None:
@@ -190,6 +193,7 @@ def test_search_by_part_number_steps_through_every_unit_of_the_part(
     finished(browser_page)
 
 
+@pytest.mark.graphviz
 def test_expand_and_collapse_with_the_mouse_and_the_keyboard(
     browser_page: BrowserPage, demo: Path, demo_graph: nx.DiGraph
 ) -> None:
@@ -234,6 +238,7 @@ def test_expand_and_collapse_with_the_mouse_and_the_keyboard(
     finished(browser_page)
 
 
+@pytest.mark.graphviz
 def test_findings_are_listed_and_select_the_units_involved(
     browser_page: BrowserPage, demo: Path
 ) -> None:
@@ -262,6 +267,7 @@ def test_findings_are_listed_and_select_the_units_involved(
     finished(browser_page)
 
 
+@pytest.mark.graphviz
 def test_the_legend_counts_outcomes_and_steps_through_them(
     browser_page: BrowserPage, demo: Path, demo_graph: nx.DiGraph
 ) -> None:
@@ -326,6 +332,7 @@ def test_data_is_shown_as_text_and_never_becomes_markup(
     finished(browser_page)
 
 
+@pytest.mark.slow
 def test_five_thousand_units_search_expand_details_and_findings(
     browser_page: BrowserPage, tmp_path: Path
 ) -> None:
@@ -381,6 +388,7 @@ def test_a_unit_listed_by_two_parents_has_a_link_row_that_leads_to_it(
     finished(browser_page)
 
 
+@pytest.mark.graphviz
 def test_a_screenshot_of_the_demo_page_is_kept_as_an_artifact(
     browser_page: BrowserPage, demo: Path
 ) -> None:
@@ -393,6 +401,7 @@ def test_a_screenshot_of_the_demo_page_is_kept_as_an_artifact(
     finished(browser_page)
 
 
+@pytest.mark.graphviz
 def test_the_bundled_example_page_is_what_the_demo_writes_today(demo: Path) -> None:
     """examples/demo/genealogy.html (linked from the README) is regenerated with the page."""
     bundled = Path(__file__).parent.parent / "examples" / "demo" / "genealogy.html"
@@ -401,6 +410,7 @@ def test_the_bundled_example_page_is_what_the_demo_writes_today(demo: Path) -> N
     ), "regenerate it: .venv/bin/genealogy demo --out examples/demo"
 
 
+@pytest.mark.slow
 def test_an_assembly_hundreds_of_levels_deep_opens_and_reveals_its_bottom_unit(
     browser_page: BrowserPage, tmp_path: Path
 ) -> None:
@@ -427,6 +437,7 @@ def test_an_assembly_hundreds_of_levels_deep_opens_and_reveals_its_bottom_unit(
     finished(browser_page)
 
 
+@pytest.mark.graphviz
 def test_station_and_user_both_show_and_a_unit_not_fetched_has_no_child_count(
     browser_page: BrowserPage, demo: Path, demo_graph: nx.DiGraph
 ) -> None:
@@ -445,6 +456,7 @@ def test_station_and_user_both_show_and_a_unit_not_fetched_has_no_child_count(
     finished(browser_page)
 
 
+@pytest.mark.graphviz
 def test_a_legend_click_is_not_undone_by_a_search_still_waiting_to_run(
     browser_page: BrowserPage, demo: Path, demo_graph: nx.DiGraph
 ) -> None:
@@ -466,6 +478,7 @@ def test_a_legend_click_is_not_undone_by_a_search_still_waiting_to_run(
     finished(browser_page)
 
 
+@pytest.mark.graphviz
 def test_collapse_all_also_closes_rows_inside_an_already_closed_subtree(
     browser_page: BrowserPage, demo: Path, demo_graph: nx.DiGraph
 ) -> None:
@@ -484,6 +497,7 @@ def test_collapse_all_also_closes_rows_inside_an_already_closed_subtree(
     finished(browser_page)
 
 
+@pytest.mark.graphviz
 def test_a_finding_click_ends_the_search_it_interrupts(
     browser_page: BrowserPage, demo: Path
 ) -> None:
@@ -498,6 +512,7 @@ def test_a_finding_click_ends_the_search_it_interrupts(
     finished(browser_page)
 
 
+@pytest.mark.slow
 def test_a_start_unit_with_thousands_of_children_opens_on_its_first_level(
     browser_page: BrowserPage, tmp_path: Path
 ) -> None:
@@ -510,6 +525,7 @@ def test_a_start_unit_with_thousands_of_children_opens_on_its_first_level(
     finished(browser_page)
 
 
+@pytest.mark.graphviz
 def test_a_click_opens_a_row_and_a_second_click_closes_it(
     browser_page: BrowserPage, demo: Path, demo_graph: nx.DiGraph
 ) -> None:
@@ -531,6 +547,7 @@ def test_a_click_opens_a_row_and_a_second_click_closes_it(
     finished(browser_page)
 
 
+@pytest.mark.slow
 def test_every_text_that_upsets_escaping_is_shown_exactly_as_the_exports_show_it(
     browser_page: BrowserPage, tmp_path: Path
 ) -> None:

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 import networkx as nx
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -142,6 +143,7 @@ def test_a_cycle_with_no_top_level_unit_is_still_placed() -> None:
     assert units[at["C"]]["links"] == [at["A"]]  # the edge closing the loop
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(crawl_results(max_units=6))
 def test_every_unit_is_placed_exactly_once_and_every_link_is_shown(result: Any) -> None:

@@ -10,12 +10,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from genealogy.errors import ExitCode
 from genealogy.render.json import load
 from tests.conftest import API_KEY
 from tests.records import unit
 
 
+@pytest.mark.slow
 def test_ctrl_c_writes_the_partial_graph_and_exits_130(make_server: Any, tmp_path: Path) -> None:
     children = [f"C{i:02d}" for i in range(40)]
     records = [unit("ROOT", children=children)] + [unit(c, parent="ROOT") for c in children]

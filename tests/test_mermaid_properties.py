@@ -40,6 +40,8 @@ from tests.mermaid_parser import AVAILABLE, SKIP_REASON, mermaid_parse
 from tests.records import unit
 from tests.strategies import crawl_of
 
+pytestmark = pytest.mark.slow  # Node parses 40 generated flowcharts; the others run 100 examples
+
 EXAMPLES = 40
 """Flowcharts generated and parsed; Node is started once for all of them."""
 

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
+
 from tests.conftest import API_KEY
 from tests.records import unit
 
@@ -38,6 +40,7 @@ def _run_with_terminal_stderr(server: Any, *extra: str) -> tuple[str, str]:
     return stdout.decode(), seen.decode(errors="replace")
 
 
+@pytest.mark.slow
 def test_progress_shows_on_a_terminal_and_stays_off_stdout(make_server: Any) -> None:
     children = [f"C{i:02d}" for i in range(30)]
     server = make_server(

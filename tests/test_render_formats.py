@@ -355,6 +355,7 @@ def parsed(tree: nx.DiGraph, hostile: nx.DiGraph) -> list[dict[str, Any]]:
     return mermaid_parse(*sources, BROKEN, MARKUP)
 
 
+@pytest.mark.slow
 @needs_mermaid
 @pytest.mark.parametrize("which", ["tree", "hostile"])
 def test_mermaid_parser_reads_our_flowcharts_as_written(
@@ -387,6 +388,7 @@ def test_mermaid_parser_reads_our_flowcharts_as_written(
         assert f"P-1 \u00b7 {printable(graph.nodes[HOSTILE_SERIAL]['part_name'])}" in lines
 
 
+@pytest.mark.slow
 @needs_mermaid
 def test_mermaid_parser_check_can_fail(parsed: list[dict[str, Any]]) -> None:
     """The checks above would catch a broken label, injected markup or an icon."""
