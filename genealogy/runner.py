@@ -30,6 +30,10 @@ class CrawlOptions:
     timeout: float = 30.0
     rate: float | None = None
     backoff: float = 0.5
+    deadline: float | None = None
+    """Seconds for the whole crawl, from when its HTTP source opens: after that no request
+    starts, those in flight are cut, and every unit not fetched is an error saying so (the
+    cache still answers). None: no deadline."""
     cache_path: Path | None = None  # None: no cache
     max_age: float | None = 3600.0
     refresh: bool = False
@@ -50,6 +54,7 @@ async def open_source(options: CrawlOptions, counters: Counters) -> AsyncIterato
                 rate=options.rate,
                 concurrency=options.concurrency,
                 backoff=options.backoff,
+                deadline=options.deadline,
             )
             http = await stack.enter_async_context(HttpSource(options.api_key, settings, counters))
         if options.cache_path is None:

@@ -18,10 +18,20 @@ is refused. Accept-Encoding offers only what this decodes (never `br` or `zstd`,
 adds when their packages are installed: their decoders cannot bound one step's output). Every
 refusal is an `httpx.DecodingError`, which the source reports for that unit alone. httpx gets
 the decoded body without the Content-Encoding header, so it does not decode again.
+
+aiohttp's errors become httpx's, with messages written here: aiohttp's own messages name the
+connector's TLS setting (`ssl:default`, `ssl:<ssl.SSLContext ...>`) even for an http:// URL.
+Failures no retry can mend are told apart by class, so the source fails them at once:
+`NameNotResolved` (DNS), `TLSRejected` (certificate not trusted, handshake failed) and
+`RequestNotSendable` (a URL aiohttp or yarl refuses before anything is sent).
 """
 
 from __future__ import annotations
 
+import errno
+import os
+import re
+import socket
 import ssl
 import zlib
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -36,6 +46,18 @@ CHUNK_BYTES = 64 * 1024
 """Most bytes read from the wire, or produced by one decoding step, at a time."""
 DECODED = {"gzip": "gzip", "x-gzip": "gzip", "deflate": "deflate"}
 """Content codings this transport decodes, by name, to the decoder's name."""
+
+
+class NameNotResolved(httpx.ConnectError):
+    """The host name did not resolve (DNS)."""
+
+
+class TLSRejected(httpx.ConnectError):
+    """The TLS handshake failed, or the server's certificate is not trusted."""
+
+
+class RequestNotSendable(httpx.TransportError):
+    """aiohttp or yarl refused the request before sending it (an invalid URL)."""
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -60,7 +82,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return self._session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        url = yarl.URL(str(request.url), encoded=True)
+        try:
+            url = yarl.URL(str(request.url), encoded=True)
+        except (ValueError, TypeError) as exc:
+            raise RequestNotSendable(f"invalid URL: {_scrubbed(exc)}", request=request) from exc
         offered = _offered(request.headers.get_list("Accept-Encoding", split_commas=True))
         headers = [
             (name.decode("latin-1"), value.decode("latin-1"))
@@ -78,13 +103,23 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 data=None,
             )
         except aiohttp.ClientConnectorError as exc:
-            raise httpx.ConnectError(str(exc), request=request) from exc
+            raise _connect_error(exc, request) from exc
         except aiohttp.ServerDisconnectedError as exc:
             raise httpx.RemoteProtocolError(
-                str(exc) or "server disconnected", request=request
+                _scrubbed(exc) or "server disconnected", request=request
+            ) from exc
+        except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
+            raise RequestNotSendable(
+                f"URL refused: {_scrubbed(exc) or type(exc).__name__}", request=request
             ) from exc
         except aiohttp.ClientError as exc:
-            raise httpx.NetworkError(f"{type(exc).__name__}: {exc}", request=request) from exc
+            raise httpx.NetworkError(_described(exc), request=request) from exc
+        except ssl.SSLError as exc:  # raised bare by some TLS failures after the handshake
+            raise TLSRejected(
+                f"TLS error with {request.url.host}: {_ssl_text(exc)}", request=request
+            ) from exc
+        except (ValueError, TypeError) as exc:  # yarl parses parts lazily: a port of 99999
+            raise RequestNotSendable(f"invalid URL: {_scrubbed(exc)}", request=request) from exc
         return httpx.Response(
             status_code=response.status,
             headers=[
@@ -132,7 +167,7 @@ class _Body(httpx.AsyncByteStream):
             if decoder is not None:
                 decoder.end()
         except aiohttp.ClientError as exc:
-            raise httpx.ReadError(f"{type(exc).__name__}: {exc}", request=self._request) from exc
+            raise httpx.ReadError(_described(exc), request=self._request) from exc
         except (_Undecodable, zlib.error) as exc:
             raise httpx.DecodingError(str(exc), request=self._request) from exc
 
@@ -265,3 +300,77 @@ def _size(limit: int) -> str:
 
 def _gzip() -> zlib._Decompress:
     return zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+
+_SSL_SETTING = re.compile(r"\s*\[?\bssl:(?:default|True|False|None|<[^>]*>|\S+)\]?")
+"""aiohttp's `ssl:default` / `ssl:<ssl.SSLContext object at 0x...>` / `[ssl:...]`: noise, and
+wrong for an http:// URL."""
+
+
+def scrub_tls_setting(text: str) -> str:
+    """`text` without aiohttp's TLS-setting fragment (`ssl:default` and the like)."""
+    return _SSL_SETTING.sub("", text).strip()
+
+
+def _scrubbed(exc: BaseException) -> str:
+    """An exception's message without aiohttp's TLS-setting fragment."""
+    return scrub_tls_setting(str(exc))
+
+
+def _described(exc: BaseException) -> str:
+    text = _scrubbed(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _connect_error(exc: aiohttp.ClientConnectorError, request: httpx.Request) -> httpx.ConnectError:
+    """The httpx error for a failed connection, by cause, with a message naming host and port."""
+    cause = exc.os_error
+    if isinstance(exc, aiohttp.ClientConnectorDNSError) or isinstance(cause, socket.gaierror):
+        why = (cause.strerror or _scrubbed(cause)) if cause is not None else ""
+        tail = f" ({why})" if why else ""
+        return NameNotResolved(f"cannot resolve host {exc.host!r}{tail}", request=request)
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        problem = exc.certificate_error
+        detail = (
+            problem.verify_message or _ssl_text(problem)
+            if isinstance(problem, ssl.SSLCertVerificationError)
+            else _ssl_text(problem)
+        )
+        return TLSRejected(
+            f"TLS certificate of {exc.host!r} not trusted: {detail}", request=request
+        )
+    if isinstance(exc, aiohttp.ClientSSLError) or isinstance(cause, ssl.SSLError):
+        return TLSRejected(
+            f"TLS handshake with {exc.host}:{exc.port} failed: {_ssl_text(cause)}",
+            request=request,
+        )
+    return httpx.ConnectError(
+        f"cannot connect to {exc.host}:{exc.port} ({_os_text(cause)})", request=request
+    )
+
+
+def _os_text(error: BaseException | None) -> str:
+    """`Connection refused` rather than asyncio's `Connect call failed ('127.0.0.1', 9)`."""
+    if isinstance(error, OSError) and error.errno:
+        try:
+            return os.strerror(error.errno)
+        except ValueError:
+            pass
+        name = errno.errorcode.get(error.errno)
+        if name:
+            return name
+    text = _scrubbed(error) if error is not None else ""
+    return text or "connection failed"
+
+
+def _ssl_text(error: BaseException | None) -> str:
+    """An `ssl.SSLError` as its reason (`WRONG_VERSION_NUMBER`) and library message, short."""
+    if error is None:
+        return "unknown TLS error"
+    if isinstance(error, ssl.SSLError):
+        reason = getattr(error, "reason", None)
+        message = getattr(error, "strerror", None) or _scrubbed(error)
+        if reason and reason not in message:
+            return clip(f"{reason}: {message}", 200)
+        return clip(message or str(reason) or type(error).__name__, 200)
+    return clip(_scrubbed(error) or type(error).__name__, 200)
