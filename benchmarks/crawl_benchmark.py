@@ -35,11 +35,12 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from genealogy.crawler import Crawler, CrawlResult, Status
+from genealogy.crawler import Crawler, CrawlResult
 from genealogy.datasets import synthetic_tree
 from genealogy.graph import build_graph
 from genealogy.localserver import LocalTofuPilot
 from genealogy.models import Unit
+from genealogy.nodes import Status
 from genealogy.perf import paused_gc
 from genealogy.render import render
 from genealogy.runner import CrawlOptions, run_crawl

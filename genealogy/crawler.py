@@ -18,6 +18,7 @@ from genealogy.attributes import unit_attributes
 from genealogy.errors import StartNotFound, StartUnreachable
 from genealogy.matching import fold
 from genealogy.models import Unit, UnitRef
+from genealogy.nodes import Status
 from genealogy.sources import Counters, Failed, Fetched, NotFound, UnitSource
 
 
@@ -25,13 +26,6 @@ class Direction(StrEnum):
     BOTH = "both"
     UP = "up"  # ancestors only: the products that contain the start unit
     DOWN = "down"  # descendants only: what the start unit is made of
-
-
-class Status(StrEnum):
-    OK = "ok"
-    NOT_FOUND = "not_found"
-    ERROR = "error"
-    UNEXPLORED = "unexplored"  # referenced, but not fetched because of a limit or an interruption
 
 
 @dataclass(slots=True, repr=False)
@@ -156,7 +150,7 @@ class Crawler:
         if state.status is Status.ERROR:
             raise StartUnreachable(
                 f"Could not fetch the start unit {start!r}: {state.reason}. "
-                "Check --base-url / TOFUPILOT_URL and the network, or retry later."
+                "Check the base URL and the network, or retry later."
             )
 
     async def _work(self) -> None:
@@ -245,9 +239,9 @@ class Crawler:
     def _try_queue(self, state: UnitState) -> None:
         max_depth, max_units = self.limits.max_depth, self.limits.max_units
         if max_depth is not None and state.depth > max_depth:
-            state.reason = f"beyond --max-depth {max_depth}"
+            state.reason = f"beyond the depth limit ({max_depth})"
         elif max_units is not None and self._scheduled >= max_units:
-            state.reason = f"beyond --max-units {max_units}"
+            state.reason = f"beyond the unit limit ({max_units})"
         else:
             state.reason = None
             self._scheduled += 1

@@ -28,6 +28,12 @@ class GenealogyError(Exception):
     exit_code: ExitCode = ExitCode.INTERNAL
 
 
+class UsageError(GenealogyError, ValueError):
+    """An argument the library cannot use: an unknown format, direction or option."""
+
+    exit_code = ExitCode.USAGE
+
+
 class AuthError(GenealogyError):
     """The API refused the key: no point in crawling further."""
 

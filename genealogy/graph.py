@@ -11,15 +11,9 @@ from typing import Any
 import networkx as nx
 
 from genealogy.attributes import unit_attributes
-from genealogy.crawler import CrawlResult, Status, UnitState
+from genealogy.crawler import CrawlResult, UnitState
 from genealogy.matching import fold
-from genealogy.models import OUTCOMES
 from genealogy.perf import paused_gc
-
-NOT_FETCHED = "not_fetched"
-UNKNOWN = "unknown"
-CLASSES = (*(o.lower() for o in OUTCOMES), UNKNOWN, NOT_FETCHED)
-"""Every value of `outcome_class`, in legend order."""
 
 
 def build_graph(result: CrawlResult) -> nx.DiGraph:
@@ -118,11 +112,3 @@ def roots(graph: nx.DiGraph) -> list[str]:
     return sorted(
         node for node in graph if all(parent == node for parent in graph.predecessors(node))
     )
-
-
-def outcome_class(attrs: dict[str, Any]) -> str:
-    """The colour class of a node: its run's outcome, `unknown`, or `not_fetched`."""
-    if attrs.get("status") != Status.OK:
-        return NOT_FETCHED
-    outcome = attrs.get("run_outcome")
-    return outcome.lower() if outcome in OUTCOMES else UNKNOWN

@@ -22,13 +22,9 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, model_validator
-
-OUTCOMES = ("PASS", "FAIL", "ERROR", "TIMEOUT", "ABORTED")
-"""Run outcomes the API documents; others are kept as given and shown as unknown."""
-
 
 MetadataValue = str | bool | int | float
 
@@ -169,3 +165,149 @@ class ApiError(ApiModel):
     code: str
     message: str
     issues: list[object] = []
+
+
+# --------------------------------------------------------------------------- list endpoints
+#
+# Items of `GET /v2/units` and `GET /v2/runs`, checked field by field against the official
+# client's `UnitListData` (`tofupilot.v2.models.unit_listop`) and `RunListData` (`run_listop`).
+# Presence and nullability follow it, except that, as for `Unit`:
+# - what a genealogy needs stays strict: serial numbers, a part's number and revision number,
+#   the `children` list (required: a missing one would silently cut a subtree), each parent's and
+#   child's serial number, a run's id and outcome and its unit's serial number and part;
+# - descriptive fields the client requires are typed nullable and may be missing (ids, times,
+#   durations, procedures, `sample`, a run's execution/slot fields), so that a record lacking
+#   one is still a usable row; there is no repair loop here, so a descriptive field that is
+#   present but malformed (a bad timestamp) still fails its item;
+# - `sample` and every `outcome` take any text.
+
+
+class UnitLink(ApiModel):
+    """A parent or child in a list item: its id and serial number only."""
+
+    id: str | None = None  # required by the client; descriptive
+    serial_number: str
+
+
+class LastRun(ApiModel):
+    """A listed unit's latest run (not necessarily the one that created it)."""
+
+    id: str
+    outcome: str
+    started_at: datetime | None = None  # required by the client
+    ended_at: datetime | None = None  # required, nullable
+    procedure: Procedure | None = None  # required, nullable
+
+
+class ListedUnit(ApiModel):
+    """One item of `GET /v2/units`: a unit with its parent and children as `UnitLink`s."""
+
+    id: str | None = None  # required by the client; descriptive
+    serial_number: str
+    created_at: datetime | None = None  # required by the client
+    sample: str | None = None  # required, nullable
+    part: Part
+    children: list[UnitLink]
+    created_by_user: User | None = None
+    created_by_station: Station | None = None
+    batch: Batch | None = None
+    parent: UnitLink | None = None
+    last_run: LastRun | None = None
+    metadata: Annotated[
+        dict[str, MetadataValue], BeforeValidator(_empty_map_if_null), AfterValidator(_finite)
+    ] = {}
+
+
+class ProcedureVersion(ApiModel):
+    id: str
+    tag: str
+
+
+class RunProcedure(Procedure):
+    """A listed run's procedure, with the version it ran (nullable)."""
+
+    version: ProcedureVersion | None = None  # required, nullable
+
+
+class RunUnit(ApiModel):
+    """The unit a listed run tested."""
+
+    id: str | None = None  # required by the client; descriptive
+    serial_number: str
+    sample: str | None = None  # required, nullable
+    part: Part
+    batch: Batch | None = None
+
+
+class RunUser(User):
+    email: str | None = None  # required, nullable
+
+
+class Operator(ApiModel):
+    """Who operated a run; the client declares every field nullable."""
+
+    id: str | None = None
+    name: str | None = None
+    email: str | None = None
+
+
+class RunSequence(ApiModel):
+    """A step of a run (only with `include_sequences`); nothing in it is needed here."""
+
+    id: str | None = None
+    path: str | None = None
+    key: str | None = None
+    parent_path: str | None = None
+    name: str | None = None
+    source: str | None = None
+    outcome: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration: str | None = None
+
+
+class ListedRun(ApiModel):
+    """One item of `GET /v2/runs`: one run of a unit's test history."""
+
+    id: str
+    created_at: datetime | None = None  # required by the client
+    started_at: datetime | None = None  # required by the client
+    ended_at: datetime | None = None  # required by the client
+    duration: timedelta | None = None  # required by the client; ISO 8601 (`PT5M30S`)
+    outcome: str
+    execution_id: str | None = None  # required, nullable
+    slot_key: str | None = None  # required, nullable
+    slot_name: str | None = None  # required, nullable
+    procedure: RunProcedure | None = None  # required by the client
+    unit: RunUnit
+    docstring: str | None = None
+    created_by_user: RunUser | None = None
+    created_by_station: Station | None = None
+    operated_by: Operator | None = None
+    metadata: Annotated[
+        dict[str, MetadataValue], BeforeValidator(_empty_map_if_null), AfterValidator(_finite)
+    ] = {}
+    sequences: Annotated[list[RunSequence], BeforeValidator(_empty_if_null)] = []
+
+
+class PageMeta(ApiModel):
+    """Paging of a list response: pass `next_cursor` as `cursor` while `has_more`."""
+
+    has_more: bool
+    next_cursor: int | None = None  # required, nullable
+
+
+ItemT = TypeVar("ItemT", bound=ApiModel)
+
+
+class Page(ApiModel, Generic[ItemT]):
+    """A list response: `{"data": [...], "meta": {"has_more": ..., "next_cursor": ...}}`."""
+
+    data: list[ItemT]
+    meta: PageMeta
+
+
+UnitPage = Page[ListedUnit]
+"""A page of `GET /v2/units`."""
+RunPage = Page[ListedRun]
+"""A page of `GET /v2/runs`."""

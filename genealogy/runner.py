@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -11,6 +10,7 @@ from pathlib import Path
 
 from genealogy.crawler import Crawler, CrawlResult, Direction, Limits
 from genealogy.errors import StartUnreachable
+from genealogy.loop import run_sync
 from genealogy.perf import paused_gc
 from genealogy.sources import Counters, UnitSource
 from genealogy.sources.cache import CachedSource, CacheUnavailable, UnitCache
@@ -66,7 +66,7 @@ async def open_source(options: CrawlOptions, counters: Counters) -> AsyncIterato
             cache = stack.enter_context(UnitCache(options.cache_path))
         except CacheUnavailable as exc:
             if http is None:
-                raise StartUnreachable(f"{exc}; --offline has nothing to read from.") from exc
+                raise StartUnreachable(f"{exc}; an offline crawl has nothing to read.") from exc
             log.warning("%s: continuing without the cache", exc)
             yield http
             return
@@ -80,35 +80,49 @@ async def open_source(options: CrawlOptions, counters: Counters) -> AsyncIterato
         )
 
 
+async def crawl_async(
+    start: str,
+    options: CrawlOptions,
+    on_progress: Callable[[], None] | None = None,
+    counters: Counters | None = None,
+    started: list[Crawler] | None = None,
+) -> CrawlResult:
+    """Crawl on the running event loop; `started` receives the crawler, so a caller can still
+    read what it learned when the crawl is cancelled."""
+    counters = counters or Counters()
+    async with open_source(options, counters) as source:
+        crawler = Crawler(
+            source,
+            direction=options.direction,
+            limits=options.limits,
+            concurrency=options.concurrency,
+            counters=counters,
+            on_progress=on_progress,
+            keep_units=options.keep_units,
+        )
+        if started is not None:
+            started.append(crawler)
+        return await crawler.crawl(start)
+
+
 def run_crawl(
     start: str,
     options: CrawlOptions,
     on_progress: Callable[[], None] | None = None,
     counters: Counters | None = None,
 ) -> CrawlResult:
-    """Crawl synchronously. Ctrl-C ends the crawl early; the result then has `interrupted` set."""
-    counters = counters or Counters()
+    """Crawl synchronously (also inside a running event loop, as in Jupyter). Ctrl-C ends the
+    crawl early; the result then has `interrupted` set."""
     crawlers: list[Crawler] = []
 
     async def main() -> None:
         # Returns nothing on purpose: asyncio.run may repr() a returned value while shutting
         # down, and the repr of a large crawl costs seconds. The result is read off the crawler.
-        async with open_source(options, counters) as source:
-            crawler = Crawler(
-                source,
-                direction=options.direction,
-                limits=options.limits,
-                concurrency=options.concurrency,
-                counters=counters,
-                on_progress=on_progress,
-                keep_units=options.keep_units,
-            )
-            crawlers.append(crawler)
-            await crawler.crawl(start)
+        await crawl_async(start, options, on_progress, counters, crawlers)
 
     try:
         with paused_gc():
-            asyncio.run(main())
+            run_sync(main)
     except KeyboardInterrupt:
         result = crawlers[0].result if crawlers else None
         if result is None:

@@ -22,8 +22,9 @@ from typing import Any
 import networkx as nx
 from hypothesis import strategies as st
 
-from genealogy.crawler import CrawlResult, Direction, Limits, Status, UnitState
-from genealogy.models import OUTCOMES, Unit, UnitRef
+from genealogy.crawler import CrawlResult, Direction, Limits, UnitState
+from genealogy.models import Unit, UnitRef
+from genealogy.nodes import OUTCOMES, Status
 from genealogy.sources import Counters
 from genealogy.text import printable
 

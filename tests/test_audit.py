@@ -210,7 +210,7 @@ def test_limits_give_one_unexplored_finding_and_nothing_about_unfetched_units(
     unexplored = next(f for f in findings if f.code == "unexplored")
     assert unexplored.severity == "info"
     assert unexplored.message == (
-        "2 units referenced but not fetched (beyond --max-depth 1): the audit does not cover them"
+        "2 units referenced but not fetched (beyond the depth limit (1)): the audit does not cover them"
     )
 
 

@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from genealogy.crawler import CrawlResult, Direction, Status
+from genealogy.crawler import CrawlResult, Direction
 from genealogy.errors import StartUnreachable
 from genealogy.localserver import Fault
+from genealogy.nodes import Status
 from genealogy.runner import CrawlOptions, run_crawl
 from genealogy.sources import Failed, Fetched, NotFound
 from genealogy.sources.cache import CachedSource, UnitCache, default_cache_path
@@ -145,13 +146,13 @@ def test_offline_crawls_from_the_cache_alone(recording: Server, cache_path: Path
         "R": Status.ERROR,
     }
     reason = result.units["R"].reason or ""
-    assert "--offline" in reason and "cache" in reason
+    assert "offline" in reason and "cache" in reason
 
 
 def test_offline_start_missing_from_the_cache_is_unreachable(cache_path: Path) -> None:
     with pytest.raises(StartUnreachable) as caught:
         run_crawl("R", options("http://127.0.0.1:9/api", cache_path, offline=True, api_key=None))
-    assert "--offline" in str(caught.value)
+    assert "offline" in str(caught.value)
 
 
 def test_offline_ignores_age_and_refresh(recording: Server, cache_path: Path) -> None:

@@ -123,4 +123,9 @@ def test_summary_json_counts(server: Any) -> None:
 def test_export_text_is_the_default_on_stdout_and_summary_on_stderr(server: Any) -> None:
     result = run(server, "export", DEMO_START)
     assert result.stdout.startswith("ESS-R48-0007 ESS-R48 rev B PASS")
-    assert "top-level assembly" in result.stderr and "ESS-R48" not in result.stdout.splitlines()[1]
+    assert "ESS-R48" not in result.stdout.splitlines()[1]
+    # one short summary line; the counts by part and outcome come with -v
+    assert result.stderr.startswith("80 units (1 not found, 79 ok) in ")
+    assert len(result.stderr.splitlines()) == 1
+    verbose = run(server, "export", DEMO_START, "-v")
+    assert "top-level assembly" in verbose.stderr and "CELL-21700-C-0199" in verbose.stderr

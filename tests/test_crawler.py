@@ -16,11 +16,11 @@ from genealogy.crawler import (
     CrawlResult,
     Direction,
     Limits,
-    Status,
     crawl,
 )
 from genealogy.errors import Forbidden, KeyRejected, StartNotFound, StartUnreachable
 from genealogy.localserver import Fault
+from genealogy.nodes import Status
 from genealogy.runner import CrawlOptions, run_crawl
 from genealogy.sources import Counters
 from genealogy.sources.http import HttpSettings, HttpSource
@@ -176,7 +176,7 @@ def test_max_depth_marks_the_rest_unexplored(recording: Server) -> None:
         "L1": Status.UNEXPLORED,
     }
     for serial in ("M2", "L1"):
-        assert result.units[serial].reason == "beyond --max-depth 1"
+        assert result.units[serial].reason == "beyond the depth limit (1)"
         assert result.units[serial].ref is not None
     assert server.requests == Counter(dict.fromkeys({"M1", "R", "C1", "C2"}, 1))
     assert result.failed() == []
@@ -203,7 +203,7 @@ def test_max_units_marks_the_rest_unexplored(recording: Server, concurrency: int
     assert server.total_requests == 3
     unexplored = [st for st in result.units.values() if st.status is Status.UNEXPLORED]
     assert unexplored  # referenced units are kept, never dropped
-    assert all(st.reason == "beyond --max-units 3" for st in unexplored)
+    assert all(st.reason == "beyond the unit limit (3)" for st in unexplored)
     assert set(result.units) >= {"R", "M1", "M2"}
 
 
@@ -231,7 +231,7 @@ def test_found_again_closer_to_the_start_its_references_move_up(recording: Serve
     assert result.units["Y"].depth == 3
     assert result.units["Y"].status is Status.OK
     assert result.units["Z"].status is Status.UNEXPLORED
-    assert result.units["Z"].reason == "beyond --max-depth 3"
+    assert result.units["Z"].reason == "beyond the depth limit (3)"
     assert server.requests["Y"] == 1
 
 

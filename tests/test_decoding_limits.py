@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from genealogy.crawler import Status
 from genealogy.localserver import Fault, LocalTofuPilot
+from genealogy.nodes import Status
 from genealogy.runner import CrawlOptions, run_crawl
 from genealogy.sources import Failed, Fetched, FetchOutcome
 from genealogy.sources.http import MAX_BODY_BYTES, HttpSettings, HttpSource

@@ -216,7 +216,7 @@ def test_graphviz_failure_is_an_output_error_with_its_message(monkeypatch: Any) 
     huge = "digraph { x [label=<" + "x" * 200_000 + ">] }"
     monkeypatch.setattr(dot, "source", lambda graph: huge)
     with pytest.raises(OutputError, match=r"Graphviz failed to draw the graph: .*HTML string"):
-        svg.render(build_graph(crawl_of(unit("A"))))
+        svg.render_svg(build_graph(crawl_of(unit("A"))))
 
 
 def test_graphviz_that_cannot_be_run_is_an_output_error(monkeypatch: Any) -> None:
@@ -225,7 +225,7 @@ def test_graphviz_that_cannot_be_run_is_an_output_error(monkeypatch: Any) -> Non
 
     monkeypatch.setattr(graphviz, "pipe", refuse)
     with pytest.raises(OutputError, match="Could not run Graphviz: Permission denied"):
-        svg.render(build_graph(crawl_of(unit("A"))))
+        svg.render_svg(build_graph(crawl_of(unit("A"))))
 
 
 # Text -----------------------------------------------------------------------------------------
@@ -261,7 +261,7 @@ def test_json_export_of_hostile_units_loads_back_equal() -> None:
     records[0]["children"] = [ref(r["serial_number"]) for r in records[1:]]
     records[0]["metadata"] = {"nan": float("nan"), "inf": float("inf"), "n": 10**30}
     graph = build_graph(crawl_of(*records))
-    text = json_render.render(graph)
+    text = json_render.render_json(graph)
     strict_json(text)
     assert_same_graph(json_render.load(text), graph)
     data = encode(text)

@@ -43,10 +43,12 @@ PASSED = {"R1", "R2", "M1", "M2", "C2", "S1", "K1", "X1", "X2", "X3"}
         ),
         # a cycle: its units are each other's ancestors, and C2 leads up to R1
         (None, ["LOOP"], {"X1", "X2", "X3", "C2", "M1", "R1"}, {"X1", "X2", "X3"}),
-        # either criterion
-        (["fail"], ["KEY"], {"C1", "K1", "N1", "M1", "R1"}, {"C1", "K1"}),
-        # N1 has no run, but it holds K1
-        (["pass"], ["NOPE"], {*PASSED, "N1"}, PASSED),
+        # both criteria: failed CELL units, not every failure and every CELL
+        (["fail"], ["CELL"], {"C1", "M1", "R1"}, {"C1"}),
+        # a part number matches in any case, as the service matches it
+        (["pass", "unknown"], ["key", "Nop"], {"K1", "N1", "M1", "R1"}, {"K1", "N1"}),
+        (["fail"], ["KEY"], set(), set()),
+        (["pass"], ["NOPE"], set(), set()),
         (["nothing"], None, set(), set()),
         ([], [], set(), set()),
     ],

@@ -27,6 +27,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from genealogy.cli import main
+from genealogy.cli.report import LISTED_FAILURES
 from genealogy.errors import ExitCode
 from genealogy.localserver import Fault, LocalTofuPilot
 from genealogy.render import csv as csv_format
@@ -234,7 +235,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "export-text-stdout": ("export", START),
     "export-verbose": ("export", START, "-f", "mermaid", "-vv", "--refresh"),
     "export-debug": ("export", START, "-f", "csv", "--debug", "--refresh"),
-    "export-strict": ("export", START, "-f", "json", "--strict", "--refresh"),
+    "export-strict": ("export", START, "-f", "json", "--strict", "--refresh", "-v"),
     "tree": ("tree", START),
     "tree-ascii": ("tree", START, "--charset", "ascii", "-v"),
     "tree-colour": ("tree", START, "--color", "always"),
@@ -295,23 +296,31 @@ def test_every_command_exits_3_with_a_clear_report_and_no_traceback(
         assert result.stdout == ""  # the export went to the file
     else:
         assert result.stdout.strip()
-    # the crawl summary on stderr names each unit that failed, and why, on one line each
+    # the crawl summary on stderr names units that failed, and why, on one line each: the
+    # first few, and how many more; with -v or --debug every unit that is not ok
     strict = "--strict" in COMMANDS[name]
-    for serial, reason in REASONS.items():
+    verbose = any(flag in COMMANDS[name] for flag in ("-v", "-vv", "--debug"))
+    failing = sorted(s for s in REASONS if EXPECTED_STATUS[s] == "error" or strict)
+    listed = REASONS if verbose else failing[:LISTED_FAILURES]
+    for serial in listed:
         status = EXPECTED_STATUS[serial]
         mark = "✗" if status == "error" or strict else "·"
         prefix = f"  {mark} {printable(serial)}: {status}: "
         lines = [line for line in result.stderr.splitlines() if line.startswith(prefix)]
         assert len(lines) == 1, (prefix, result.stderr)
-        assert reason in lines[0], (reason, lines[0])
+        assert REASONS[serial] in lines[0], (REASONS[serial], lines[0])
+    if not verbose and len(failing) > LISTED_FAILURES:
+        more = len(failing) - LISTED_FAILURES
+        assert f"  ... and {more} more (-v lists them)" in result.stderr.splitlines()
 
 
 def test_strict_marks_not_found_units_as_failures(crawled: Crawled) -> None:
     stderr = crawled.results["export-strict"].stderr
     assert f"  ✗ {printable(MISSING)}: not_found: " in stderr
     assert "  ✗ GONE: not_found: " in stderr
-    lenient = crawled.results["export-json-stdout"].stderr
+    lenient = crawled.results["tree-ascii"].stderr  # -v: every unit that is not ok
     assert f"  · {printable(MISSING)}: not_found: " in lenient
+    assert printable(MISSING) not in crawled.results["export-json-stdout"].stderr
 
 
 # --- control characters -----------------------------------------------------------------------

@@ -16,8 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from genealogy.graph import build_graph, outcome_class
+from genealogy.graph import build_graph
 from genealogy.localserver import LocalTofuPilot
+from genealogy.nodes import outcome_class
+from genealogy.queries import audit
 from genealogy.render import format_for, html_page, render
 from genealogy.runner import CrawlOptions, run_crawl
 from tests.conftest import API_KEY
@@ -80,7 +82,7 @@ def test_every_unit_field_the_details_panel_shows_is_in_the_data() -> None:
         ],
         "D",
     )
-    data = html_page.page_data(graph)
+    data = html_page.page_data(graph, audit(graph))
     by_serial = {entry["serial"]: entry for entry in data["units"]}
     failed = by_serial["D"]
     assert data["units"][data["start"]] is failed
@@ -116,7 +118,7 @@ def test_a_unit_listed_by_two_parents_is_placed_once_and_linked_from_the_other()
         ],
         "A",
     )
-    data = html_page.page_data(graph)
+    data = html_page.page_data(graph, audit(graph))
     at = {entry["serial"]: position for position, entry in enumerate(data["units"])}
     units = data["units"]
     assert units[at["B"]]["kids"] == [at["X"]]
@@ -134,7 +136,7 @@ def test_a_cycle_with_no_top_level_unit_is_still_placed() -> None:
         ],
         "A",
     )
-    data = html_page.page_data(graph)
+    data = html_page.page_data(graph, audit(graph))
     units = data["units"]
     assert [units[i]["serial"] for i in data["roots"]] == ["A"]
     at = {entry["serial"]: position for position, entry in enumerate(units)}
@@ -148,7 +150,7 @@ def test_a_cycle_with_no_top_level_unit_is_still_placed() -> None:
 @given(crawl_results(max_units=6))
 def test_every_unit_is_placed_exactly_once_and_every_link_is_shown(result: Any) -> None:
     graph = build_graph(result)
-    data = html_page.page_data(graph)
+    data = html_page.page_data(graph, audit(graph))
     units = data["units"]
     placed = list(data["roots"]) + [kid for entry in units for kid in entry.get("kids", [])]
     assert sorted(placed) == list(range(len(units)))

@@ -23,7 +23,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from genealogy.crawler import CrawlResult
-from genealogy.graph import build_graph, outcome_class
+from genealogy.graph import build_graph
+from genealogy.nodes import outcome_class
 from genealogy.queries import (
     audit,
     format_audit,
@@ -33,7 +34,7 @@ from genealogy.queries import (
     trace,
 )
 from genealogy.render import RenderOptions, mermaid, text
-from genealogy.report import crawl_summary
+from genealogy.cli.report import crawl_summary
 from genealogy.text import printable
 from tests import strategies
 from tests.mermaid_parser import AVAILABLE, SKIP_REASON, mermaid_parse
@@ -124,7 +125,7 @@ def generated_flowcharts() -> list[tuple[nx.DiGraph, str]]:
     @COLLECT
     @given(graphs())
     def render_one(graph: nx.DiGraph) -> None:
-        source = mermaid.render(graph, "mermaid", RenderOptions())
+        source = mermaid.render_mermaid(graph, RenderOptions())
         assert isinstance(source, str)
         source.encode("utf-8")  # no lone surrogate reaches the file
         lines = source.splitlines()
@@ -170,7 +171,7 @@ def spaced_flowcharts() -> list[tuple[nx.DiGraph, str]]:
     flowcharts = []
     for serial in SPACED:
         graph = build_graph(crawl_of(unit(serial, outcome="PASS ")))
-        flowcharts.append((graph, mermaid.render(graph, "mermaid", RenderOptions())))
+        flowcharts.append((graph, mermaid.render_mermaid(graph, RenderOptions())))
     return flowcharts
 
 
@@ -220,12 +221,12 @@ bidi controls, non-characters and lone surrogates."""
 @given(strategies.crawl_results())
 def test_coloured_tree_has_only_our_colour_codes(result: CrawlResult) -> None:
     graph = build_graph(result)
-    coloured = text.render(graph, "text", RenderOptions(color=True))
+    coloured = text.render_text(graph, RenderOptions(color=True))
     assert isinstance(coloured, str)
     bare = SGR.sub("", coloured)
     assert "\x1b" not in bare
     assert not UNSAFE.search(bare), UNSAFE.findall(bare)
-    assert bare == text.render(graph, "text", RenderOptions())
+    assert bare == text.render_text(graph, RenderOptions())
     lines = bare.splitlines()
     assert len(lines) >= graph.number_of_nodes()  # no data line break hides a unit
     for serial in graph:  # each unit starts a line, after the tree's drawing characters
@@ -240,7 +241,7 @@ def test_terminal_reports_hold_no_control_character(result: CrawlResult) -> None
     graph = build_graph(result)
     report = audit(graph)
     texts = {
-        "tree-ascii": text.render(graph, "text", RenderOptions(charset="ascii")),
+        "tree-ascii": text.render_text(graph, RenderOptions(charset="ascii")),
         "trace": format_trace(trace(graph, result.start)),
         "audit": format_audit(report),
         "summary": format_summary(summarise(graph, len(report.findings))),

@@ -16,8 +16,9 @@ import networkx as nx
 import pytest
 
 from genealogy.crawler import Limits
-from genealogy.graph import build_graph, outcome_class
+from genealogy.graph import build_graph
 from genealogy.localserver import Fault, LocalTofuPilot
+from genealogy.nodes import outcome_class
 from genealogy.render import RenderOptions, format_for, graphml, mermaid, render, text
 from genealogy.render import csv as csv_format
 from genealogy.runner import CrawlOptions, run_crawl
@@ -137,16 +138,16 @@ A P-A rev A PASS
 
 
 def test_text_tree_marks_repeats_and_the_start(tree: nx.DiGraph) -> None:
-    assert text.render(tree, "text", RenderOptions()) == TREE_UNICODE
+    assert text.render_text(tree, RenderOptions()) == TREE_UNICODE
 
 
 def test_text_tree_in_ascii(tree: nx.DiGraph) -> None:
-    assert text.render(tree, "text", RenderOptions(charset="ascii")) == TREE_ASCII
+    assert text.render_text(tree, RenderOptions(charset="ascii")) == TREE_ASCII
 
 
 def test_text_tree_depth_limits_levels_below_the_roots(tree: nx.DiGraph) -> None:
-    assert text.render(tree, "text", RenderOptions(depth=0)) == "A P-A rev A PASS\n"
-    assert text.render(tree, "text", RenderOptions(depth=1, charset="ascii")) == (
+    assert text.render_text(tree, RenderOptions(depth=0)) == "A P-A rev A PASS\n"
+    assert text.render_text(tree, RenderOptions(depth=1, charset="ascii")) == (
         "A P-A rev A PASS\n|-- B P-B rev A PASS\n`-- C P-C rev A ERROR\n"
     )
 
@@ -162,7 +163,7 @@ def test_text_tree_expands_a_unit_first_seen_beyond_the_depth_limit(
         unit("Y", parent="X"),
     ]
     graph = crawl(make_server, units, "R")
-    assert text.render(graph, "text", RenderOptions(depth=2, charset="ascii")) == (
+    assert text.render_text(graph, RenderOptions(depth=2, charset="ascii")) == (
         "R P-1 rev A PASS <- start\n"
         "|-- Q P-1 rev A PASS\n"
         "|   `-- X P-1 rev A PASS\n"
@@ -175,7 +176,7 @@ def test_text_tree_of_a_cycle_starts_at_the_start_and_ends(make_server: MakeServ
     units = [unit("X", parent="Y", children=["Y"]), unit("Y", parent="X", children=["X"])]
     graph = crawl(make_server, units, "Y")
     assert graph.graph["roots"] == []
-    assert text.render(graph, "text", RenderOptions(charset="ascii")) == (
+    assert text.render_text(graph, RenderOptions(charset="ascii")) == (
         "Y P-1 rev A PASS <- start\n`-- X P-1 rev A PASS\n    `-- Y P-1 rev A PASS (*) <- start\n"
     )
 
@@ -190,7 +191,7 @@ def test_text_tree_lists_units_that_no_root_reaches(make_server: MakeServer) -> 
     ]
     graph = crawl(make_server, units, "R")
     assert graph.graph["roots"] == ["R"]
-    assert text.render(graph, "text", RenderOptions(charset="ascii")) == (
+    assert text.render_text(graph, RenderOptions(charset="ascii")) == (
         "R P-1 rev A PASS <- start\n"
         "`-- S P-1 rev A PASS\n"
         "W P-1 rev A PASS\n"
@@ -210,7 +211,7 @@ def test_text_tree_does_not_recurse_per_level(make_server: MakeServer) -> None:
     # Far fewer frames than levels: one Python call per level would raise RecursionError.
     sys.setrecursionlimit(len(inspect.stack()) + 40)
     try:
-        lines = text.render(graph, "text", RenderOptions(charset="ascii")).splitlines()
+        lines = text.render_text(graph, RenderOptions(charset="ascii")).splitlines()
     finally:
         sys.setrecursionlimit(RECURSION_LIMIT)
     assert len(lines) == 100
@@ -232,10 +233,10 @@ def test_text_tree_says_why_a_unit_was_not_fetched(make_server: MakeServer) -> N
         retries=0,
         limits=Limits(max_depth=1),
     )
-    lines = text.render(graph, "text", RenderOptions(charset="ascii")).splitlines()
+    lines = text.render_text(graph, RenderOptions(charset="ascii")).splitlines()
     assert lines[0] == "A P-1 rev A PASS <- start"
     assert lines[1] == "|-- B P-1 rev A PASS"
-    assert lines[2] == "|   `-- B1 P-1 rev A unexplored (beyond --max-depth 1)"
+    assert lines[2] == "|   `-- B1 P-1 rev A unexplored: beyond the depth limit (1)"
     assert lines[3].startswith("`-- C P-1 rev A error: ")
     assert graph.nodes["C"]["reason"] in lines[3]
 
@@ -244,8 +245,8 @@ SGR = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def test_text_colours_only_when_asked(tree: nx.DiGraph) -> None:
-    plain = text.render(tree, "text", RenderOptions())
-    coloured = text.render(tree, "text", RenderOptions(color=True))
+    plain = text.render_text(tree, RenderOptions())
+    coloured = text.render_text(tree, RenderOptions(color=True))
     assert "\x1b" not in plain
     for painted in (
         "\x1b[32mPASS\x1b[0m",
@@ -261,7 +262,7 @@ def test_text_colours_only_when_asked(tree: nx.DiGraph) -> None:
 
 
 def test_text_never_prints_control_characters_from_the_data(hostile: nx.DiGraph) -> None:
-    plain = text.render(hostile, "text", RenderOptions())
+    plain = text.render_text(hostile, RenderOptions())
     assert "\x1b" not in plain
     assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]", plain)
     lines = plain.splitlines()
@@ -270,7 +271,7 @@ def test_text_never_prints_control_characters_from_the_data(hostile: nx.DiGraph)
     assert lines[1] == "├── -5 P-1 rev A FAIL"
     assert lines[2] == f"└── {printable(HOSTILE_SERIAL)} P-1 rev A PASS ◀ start"
     assert "\\x1b[31m\\x0a" in lines[2]
-    coloured = text.render(hostile, "text", RenderOptions(color=True))
+    coloured = text.render_text(hostile, RenderOptions(color=True))
     assert SGR.sub("", coloured) == plain
 
 
@@ -306,7 +307,7 @@ def mermaid_nodes(source: str) -> tuple[dict[str, list[str]], list[tuple[str, st
 
 
 def test_mermaid_flowchart_has_every_unit_and_link(tree: nx.DiGraph) -> None:
-    source = mermaid.render(tree, "mermaid", RenderOptions())
+    source = mermaid.render_mermaid(tree, RenderOptions())
     assert source.splitlines()[0] == "flowchart TD"
     nodes, edges = mermaid_nodes(source)
     serial_of = {node_id: lines[0] for node_id, lines in nodes.items()}
@@ -326,7 +327,7 @@ def test_mermaid_flowchart_has_every_unit_and_link(tree: nx.DiGraph) -> None:
 
 
 def test_mermaid_labels_cannot_be_broken_by_the_data(hostile: nx.DiGraph) -> None:
-    source = mermaid.render(hostile, "mermaid", RenderOptions())
+    source = mermaid.render_mermaid(hostile, RenderOptions())
     nodes, edges = mermaid_nodes(source)  # every label matches SAFE_LABEL
     assert len(nodes) == 3 and len(edges) == 2
     statements = [line for line in source.splitlines() if not NODE_LINE.match(line)]
@@ -351,7 +352,7 @@ MARKUP = 'flowchart TD\n    n0["<b>x</b> fa:fa-bug"]\n'
 @pytest.fixture(scope="module")
 def parsed(tree: nx.DiGraph, hostile: nx.DiGraph) -> list[dict[str, Any]]:
     """Mermaid's verdict on the tree, the hostile graph and two bad charts, in one Node run."""
-    sources = [mermaid.render(graph, "mermaid", RenderOptions()) for graph in (tree, hostile)]
+    sources = [mermaid.render_mermaid(graph, RenderOptions()) for graph in (tree, hostile)]
     return mermaid_parse(*sources, BROKEN, MARKUP)
 
 
@@ -419,7 +420,7 @@ def assert_same_attrs(loaded: dict[str, Any], original: dict[str, Any]) -> None:
 
 
 def test_graphml_loads_back_with_the_same_graph(tree: nx.DiGraph) -> None:
-    loaded = load_graphml(graphml.render(tree, "graphml", RenderOptions()))
+    loaded = load_graphml(graphml.render_graphml(tree, RenderOptions()))
     assert loaded.is_directed()
     assert set(loaded) == set(tree)
     assert set(loaded.edges()) == set(tree.edges())
@@ -439,7 +440,7 @@ def test_graphml_loads_back_with_the_same_graph(tree: nx.DiGraph) -> None:
 def test_graphml_is_well_formed_with_control_characters_in_the_data(
     hostile: nx.DiGraph,
 ) -> None:
-    document = graphml.render(hostile, "graphml", RenderOptions())
+    document = graphml.render_graphml(hostile, RenderOptions())
     assert document.startswith('<?xml version="1.0" encoding="utf-8"?>\n')
     assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", document)  # not XML
     assert not re.search("[\x7f-\x9f\u202e]", document)  # controls and bidi: escaped too
@@ -469,7 +470,7 @@ def read_csv(document: str) -> list[dict[str, str]]:
 
 
 def test_csv_has_one_row_per_unit(tree: nx.DiGraph) -> None:
-    rows = read_csv(csv_format.render(tree, "csv", RenderOptions()))
+    rows = read_csv(csv_format.render_csv(tree, RenderOptions()))
     assert [row["serial"] for row in rows] == sorted(tree)
     by_serial = {row["serial"]: row for row in rows}
     assert by_serial["C"]["parent"] == "A"
@@ -502,7 +503,7 @@ def test_csv_has_one_row_per_unit(tree: nx.DiGraph) -> None:
 
 
 def test_csv_neutralises_formulas_and_control_characters(hostile: nx.DiGraph) -> None:
-    document = csv_format.render(hostile, "csv", RenderOptions())
+    document = csv_format.render_csv(hostile, RenderOptions())
     assert not re.search("[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u202e]", document)
     assert len(document.split("\r\n")) == 1 + 3 + 1  # header, 3 units, final line end
     rows = {row["serial"]: row for row in read_csv(document)}

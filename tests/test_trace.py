@@ -249,6 +249,7 @@ def test_to_dict_is_plain_json(plant_graph: nx.DiGraph) -> None:
     assert data["truncated"] is False
     assert [path["end"] for path in data["paths"]] == ["root", "cycle"]
     assert data["paths"][1]["steps"][0] == {
+        "state": "PASS",
         "serial": "X2",
         "part_number": "LOOP",
         "part_name": "Part LOOP",

@@ -55,7 +55,7 @@ from typing import Any, Literal
 
 import networkx as nx
 
-from genealogy.queries.trace import BAD_OUTCOMES
+from genealogy.nodes import BAD_OUTCOMES
 from genealogy.text import ljust, shown, width
 
 Severity = Literal["error", "warning", "info"]
@@ -173,7 +173,7 @@ def validate_selectors(selectors: Iterable[str]) -> tuple[str, ...]:
     for selector in normal:
         if selector not in SELECTORS:
             raise ValueError(
-                f"unknown --fail-on value {shown(selector)!r}: use any, a severity "
+                f"unknown finding selector {shown(selector)!r}: use any, a severity "
                 f"({', '.join(SEVERITIES)}) or a finding code ({', '.join(CODES)})"
             )
     return normal

@@ -1,13 +1,15 @@
 """Narrowing a graph to the units that matter, keeping the tree above them connected.
 
-`filter_graph(graph, outcomes=["fail"])` keeps every unit whose creating run failed plus all
-their ancestors, so what remains is exactly the paths from the top-level assemblies down to
+`filter_graph(graph, outcomes=["fail"])` keeps every unit whose present outcome is FAIL plus
+all their ancestors, so what remains is exactly the paths from the top-level assemblies down to
 the failures ("only the paths that contain a failure"). Descendants of a match are not kept.
 
-A unit matches when its outcome is one of `outcomes` or its part number is one of `parts`
-(either criterion; `None` means the criterion is not used, both `None` keeps everything).
+Criteria of different kinds combine with AND, values of one criterion with OR:
+`outcomes=["fail", "error"], parts=["CELL"]` keeps the CELL units that failed or errored.
+`None` means a criterion is not used; both `None` keeps everything.
 
-Outcomes compare case-insensitively. Besides the run outcomes, these pseudo-outcomes match:
+Outcomes and part numbers compare case-insensitively, as the service matches part numbers.
+Besides the run outcomes, these pseudo-outcomes match (`genealogy.nodes.filter_keys`):
 
 | value          | units                                                                     |
 |----------------|---------------------------------------------------------------------------|
@@ -16,8 +18,6 @@ Outcomes compare case-insensitively. Besides the run outcomes, these pseudo-outc
 | `error`        | whose record could not be fetched; also, as an outcome, runs ended ERROR |
 | `unexplored`   | left unfetched by a limit or an interruption                              |
 | `not_fetched`  | any of the three above                                                    |
-
-Part numbers compare exactly.
 """
 
 from __future__ import annotations
@@ -27,29 +27,9 @@ from typing import Any
 
 import networkx as nx
 
-from genealogy.graph import NOT_FETCHED, UNKNOWN, roots
-from genealogy.models import OUTCOMES
-
-OUTCOME_FILTERS = (
-    *(outcome.lower() for outcome in OUTCOMES),
-    UNKNOWN,
-    "not_found",
-    "unexplored",
-    NOT_FETCHED,
-)
-"""Every value `--outcome` accepts (`error` covers ERROR runs and fetch errors alike)."""
-
-
-def outcome_keys(attrs: dict[str, Any]) -> set[str]:
-    """Every lower-case outcome value a unit matches."""
-    status = str(attrs.get("status"))
-    if status != "ok":
-        return {status, NOT_FETCHED}
-    outcome = attrs.get("run_outcome")
-    keys = {outcome.lower()} if isinstance(outcome, str) else set()
-    if outcome not in OUTCOMES:
-        keys.add(UNKNOWN)
-    return keys
+from genealogy.graph import roots
+from genealogy.matching import fold
+from genealogy.nodes import filter_keys
 
 
 def filter_graph(
@@ -66,16 +46,13 @@ def filter_graph(
     and the matching serials (`matched`), so a renderer can tell matches from context.
     """
     wanted = None if outcomes is None else {o.strip().lower() for o in outcomes}
-    part_set = None if parts is None else set(parts)
-    if wanted is None and part_set is None:
-        matched = set(graph)
-    else:
-        matched = {
-            node
-            for node, attrs in graph.nodes(data=True)
-            if (wanted is not None and outcome_keys(attrs) & wanted)
-            or (part_set is not None and attrs.get("part_number") in part_set)
-        }
+    part_set = None if parts is None else {fold(part.strip()) for part in parts}
+    matched = {
+        node
+        for node, attrs in graph.nodes(data=True)
+        if (wanted is None or filter_keys(attrs) & wanted)
+        and (part_set is None or fold(attrs.get("part_number") or "") in part_set)
+    }
     kept = _with_ancestors(graph, set(matched) | {node for node in keep if node in graph})
     result = nx.DiGraph()
     result.graph.update(_copy(graph.graph))
@@ -86,7 +63,7 @@ def filter_graph(
     result.graph["roots"] = roots(result)
     result.graph["filter"] = {
         "outcomes": None if wanted is None else sorted(wanted),
-        "parts": None if part_set is None else sorted(part_set),
+        "parts": None if parts is None else sorted({part.strip() for part in parts}),
         "matched": sorted(matched),
     }
     return result

@@ -14,9 +14,8 @@ from typing import Any
 import networkx as nx
 
 from genealogy.graph import roots as find_roots
+from genealogy.nodes import UNKNOWN, outcome
 from genealogy.text import shown
-
-NO_RUN = "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +27,7 @@ class Summary:
     widest_children: int
     by_part: tuple[tuple[str | None, int], ...]  # most units first, then part number
     by_revision: tuple[tuple[str | None, str | None, int], ...]  # (part, revision, units)
-    by_outcome: dict[str, int]  # fetched units: run outcome, or `unknown` without a run
+    by_outcome: dict[str, int]  # fetched units: present outcome, or `unknown` without a run
     by_status: dict[str, int]
     stats: dict[str, Any] = field(default_factory=dict)  # the crawl's graph.graph["stats"]
     findings: int | None = None
@@ -60,9 +59,7 @@ def summarise(graph: nx.DiGraph, findings_count: int | None = None) -> Summary:
     nodes = {node: graph.nodes[node] for node in graph}
     parts = Counter(attrs.get("part_number") for attrs in nodes.values())
     revisions = Counter((a.get("part_number"), a.get("revision")) for a in nodes.values())
-    outcomes = Counter(
-        a.get("run_outcome") or NO_RUN for a in nodes.values() if a.get("status") == "ok"
-    )
+    outcomes = Counter(outcome(a) or UNKNOWN for a in nodes.values() if a.get("status") == "ok")
     statuses = Counter(str(a.get("status")) for a in nodes.values())
     widest, children = _widest(graph)
     warned = [len(a.get("warnings") or ()) for a in nodes.values()]

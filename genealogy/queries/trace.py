@@ -31,12 +31,8 @@ from typing import Any, Literal
 import networkx as nx
 
 from genealogy.errors import ExitCode, GenealogyError
+from genealogy.nodes import ProblemKind, outcome, problem_kind, state_text
 from genealogy.text import shown
-
-FAILED_OUTCOMES = frozenset({"FAIL"})
-ERRORED_OUTCOMES = frozenset({"ERROR", "TIMEOUT", "ABORTED"})
-BAD_OUTCOMES = FAILED_OUTCOMES | ERRORED_OUTCOMES
-"""Run outcomes that leave a unit unproven: the audit's `failed-run-installed` uses them too."""
 
 MAX_PATHS = 1000
 """Paths listed at most: with many shared sub-assemblies their number grows exponentially."""
@@ -45,7 +41,6 @@ End = Literal["root", "cycle", "unknown"]
 """How a path ends: at a unit without a parent; at a unit already on the path; or at a unit
 whose own parent is unknown (it was not fetched, or its parent was not crawled)."""
 
-ProblemKind = Literal["failed", "errored", "not_found", "fetch_error"]
 Charset = Literal["unicode", "ascii"]
 
 
@@ -74,8 +69,9 @@ class Step:
     part_name: str | None
     revision: str | None
     batch: str | None
-    outcome: str | None  # the creating run's outcome; None without a run or when not fetched
+    outcome: str | None  # the present outcome (genealogy.nodes.outcome); None without a run
     status: str  # ok / not_found / error / unexplored
+    state: str  # the outcome, or the status in words (genealogy.nodes.state_text)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -213,26 +209,10 @@ def _step(graph: nx.DiGraph, node: str) -> Step:
         part_name=attrs.get("part_name"),
         revision=attrs.get("revision"),
         batch=attrs.get("batch"),
-        outcome=attrs.get("run_outcome"),
+        outcome=outcome(attrs),
         status=attrs.get("status", "unexplored"),
+        state=state_text(attrs),
     )
-
-
-def problem_kind(attrs: dict[str, Any]) -> ProblemKind | None:
-    """What is wrong with a unit, from its node attributes; None when nothing is."""
-    status = attrs.get("status")
-    if status == "not_found":
-        return "not_found"
-    if status == "error":
-        return "fetch_error"
-    if status != "ok":
-        return None
-    outcome = attrs.get("run_outcome")
-    if outcome in FAILED_OUTCOMES:
-        return "failed"
-    if outcome in ERRORED_OUTCOMES:
-        return "errored"
-    return None
 
 
 def _problems(graph: nx.DiGraph, tops: Iterable[str]) -> tuple[Problem, ...]:
@@ -246,7 +226,7 @@ def _problems(graph: nx.DiGraph, tops: Iterable[str]) -> tuple[Problem, ...]:
         kind = problem_kind(attrs)
         if kind is None:
             continue
-        detail = attrs.get("run_outcome") if kind in ("failed", "errored") else attrs.get("reason")
+        detail = outcome(attrs) if kind in ("failed", "errored") else attrs.get("reason")
         problems.append(
             Problem(
                 serial=node,
@@ -290,13 +270,6 @@ def describe(part_number: str | None, revision: str | None, state: str | None) -
     return f"({', '.join(bits)})" if bits else ""
 
 
-def step_state(step: Step) -> str:
-    """The run outcome of a fetched unit ("no run" without one), else why it was not fetched."""
-    if step.status != "ok":
-        return step.status.replace("_", " ")
-    return step.outcome if step.outcome is not None else "no run"
-
-
 def format_text(result: Trace, *, charset: Charset = "unicode") -> str:
     """One block per path: the unit, then `└─ in PARENT (...)` lines, each indented further."""
     ascii_only = charset == "ascii"
@@ -305,10 +278,10 @@ def format_text(result: Trace, *, charset: Charset = "unicode") -> str:
     blocks = []
     for path in result.paths:
         first = path.steps[0]
-        label = describe(first.part_number, first.revision, step_state(first))
+        label = describe(first.part_number, first.revision, first.state)
         lines = [f"{shown(first.serial)} {label}".rstrip()]
         for level, step in enumerate(path.steps[1:]):
-            label = describe(step.part_number, step.revision, step_state(step))
+            label = describe(step.part_number, step.revision, step.state)
             lines.append(f"{'   ' * level}{branch}{shown(step.serial)} {label}".rstrip())
         if path.end == "cycle":
             lines[-1] += f"  [cycle: {shown(path.top)} is already on this path]"

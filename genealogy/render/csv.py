@@ -50,7 +50,7 @@ _FORMULA_ITEM = re.compile(f"(^|[;,])(?=[{re.escape(''.join(FORMULA_STARTS))}])"
 """The start of the cell, or a `;` or `,`, followed by a formula start."""
 
 
-def render(graph: nx.DiGraph, fmt: str = "csv", options: RenderOptions | None = None) -> str:
+def render_csv(graph: nx.DiGraph, options: RenderOptions | None = None) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC)
     writer.writerow(COLUMNS)

@@ -17,13 +17,13 @@ from typing import Any
 
 import networkx as nx
 
-from genealogy.graph import CLASSES, NOT_FETCHED, outcome_class
+from genealogy.nodes import CLASSES, NOT_FETCHED, Status, outcome_class, state_text
 from genealogy.render import RenderOptions
 from genealogy.render.palette import LOOKS
 from genealogy.text import clip, shown
 
 
-def render(graph: nx.DiGraph, fmt: str = "dot", options: RenderOptions | None = None) -> str:
+def render_dot(graph: nx.DiGraph, options: RenderOptions | None = None) -> str:
     return source(graph)
 
 
@@ -72,10 +72,10 @@ def _label(serial: str, attrs: dict[str, Any]) -> str:
     details = []
     if attrs.get("revision"):
         details.append(f"rev {_e(attrs['revision'])}")
-    if attrs.get("status") == "ok":
-        details.append(_e(attrs.get("run_outcome") or "no run"))
+    if attrs.get("status") == Status.OK:
+        details.append(_e(state_text(attrs)))
     else:
-        details.append(f"<I>{_e(attrs.get('status', '').replace('_', ' '))}</I>")
+        details.append(f"<I>{_e(state_text(attrs))}</I>")
     lines.append(" · ".join(details))
     if attrs.get("reason") and attrs.get("status") != "not_found":
         lines.append(f'<FONT POINT-SIZE="8">{_e(attrs["reason"], REASON_LIMIT)}</FONT>')

@@ -33,7 +33,7 @@ _NONCHARACTERS = re.compile("[\ufffe\uffff]")
 _NON_ASCII = re.compile("[^\x20-\x7e]")
 
 
-def render(graph: nx.DiGraph, fmt: str = "graphml", options: RenderOptions | None = None) -> str:
+def render_graphml(graph: nx.DiGraph, options: RenderOptions | None = None) -> str:
     lines = nx.generate_graphml(portable(graph), prettyprint=True)
     return "\n".join([XML_DECLARATION, *lines]) + "\n"
 

@@ -28,9 +28,9 @@ from typing import Any
 
 import networkx as nx
 
-from genealogy.graph import CLASSES, outcome_class
 from genealogy.graph import roots as top_level
-from genealogy.queries.audit import audit
+from genealogy.nodes import CLASSES, outcome_class, state_text
+from genealogy.queries.audit import Audit
 from genealogy.render import RenderOptions
 from genealogy.render.palette import LOOKS
 from genealogy.text import shown
@@ -61,8 +61,10 @@ INDENT_LEVELS = 40
 is still in the row's aria-level and the details' path to the top)."""
 
 
-def render(graph: nx.DiGraph, fmt: str = "html", options: RenderOptions | None = None) -> str:
-    data = page_data(graph)
+def render_html(graph: nx.DiGraph, options: RenderOptions | None = None) -> str:
+    """The page; its findings are `options.audit`'s (none when not given): the caller runs
+    the audit, so the page lists what the `audit` command reports for the same view."""
+    data = page_data(graph, (options or RenderOptions()).audit)
     start = graph.graph.get("start")
     title = f"Genealogy of {shown(start)}" if start else "Genealogy"
     assets = _assets()
@@ -75,7 +77,7 @@ def render(graph: nx.DiGraph, fmt: str = "html", options: RenderOptions | None =
     )
 
 
-def page_data(graph: nx.DiGraph) -> dict[str, Any]:
+def page_data(graph: nx.DiGraph, report: Audit | None = None) -> dict[str, Any]:
     """Everything the page shows, with units referred to by their index in `units`."""
     serials = list(graph)
     index = {serial: position for position, serial in enumerate(serials)}
@@ -88,7 +90,7 @@ def page_data(graph: nx.DiGraph) -> dict[str, Any]:
             "message": shown(finding.message),  # names every serial, also any not in the graph
             "units": [index[serial] for serial in finding.serials if serial in index],
         }
-        for finding in audit(graph).findings
+        for finding in (report.findings if report is not None else ())
     ]
     meta = graph.graph
     start = meta.get("start")
@@ -157,6 +159,7 @@ def _unit(
         "serial": shown(serial),
         "class": outcome_class(attrs),
         "status": attrs.get("status"),
+        "state": shown(state_text(attrs)),
     }
     for field in FIELDS:
         value = attrs.get(field)

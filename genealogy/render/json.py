@@ -13,7 +13,7 @@ INDENT_UP_TO = 2000
 as Python's JSON encoder is several times slower with any indent."""
 
 
-def render(graph: nx.DiGraph, fmt: str = "json", options: RenderOptions | None = None) -> str:
+def render_json(graph: nx.DiGraph, options: RenderOptions | None = None) -> str:
     data = nx.node_link_data(graph, edges="edges")
     indent = 1 if graph.number_of_nodes() <= INDENT_UP_TO else None
     return json.dumps(data, ensure_ascii=False, indent=indent)

@@ -22,7 +22,7 @@ from typing import Any
 
 import networkx as nx
 
-from genealogy.graph import CLASSES, NOT_FETCHED, outcome_class
+from genealogy.nodes import CLASSES, NOT_FETCHED, Status, outcome_class, state_text
 from genealogy.render import RenderOptions
 from genealogy.render.palette import LOOKS
 from genealogy.text import clip, shown
@@ -35,7 +35,7 @@ TEXT_LIMIT = 100
 REASON_LIMIT = 60
 
 
-def render(graph: nx.DiGraph, fmt: str = "mermaid", options: RenderOptions | None = None) -> str:
+def render_mermaid(graph: nx.DiGraph, options: RenderOptions | None = None) -> str:
     return build(graph)
 
 
@@ -91,12 +91,10 @@ def label(serial: str, attrs: dict[str, Any]) -> str:
 
 
 def outcome_text(attrs: dict[str, Any]) -> str:
-    status = attrs.get("status")
-    if status == "ok":
-        return str(attrs.get("run_outcome") or "no run")
-    if status == "error" and attrs.get("reason"):
+    """The state, with why an `error` unit has no record (clipped: Mermaid's size limit)."""
+    if attrs.get("status") == Status.ERROR and attrs.get("reason"):
         return f"error: {clip(str(attrs['reason']), REASON_LIMIT)}"
-    return str(status or "unknown").replace("_", " ")
+    return state_text(attrs)
 
 
 def _style(cls: str) -> str:

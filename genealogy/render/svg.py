@@ -19,7 +19,7 @@ LARGE = 3000
 MISSING_GRAPHVIZ = (
     "Graphviz is not installed, so no SVG/PNG/PDF can be drawn: install it "
     "(Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz), "
-    "or export --format dot or json."
+    "or export DOT or JSON instead."
 )
 
 
@@ -29,9 +29,19 @@ def check_available() -> None:
         raise OutputError(MISSING_GRAPHVIZ)
 
 
-def render(
-    graph: nx.DiGraph, fmt: str = "svg", options: RenderOptions | None = None
-) -> str | bytes:
+def render_svg(graph: nx.DiGraph, options: RenderOptions | None = None) -> str:
+    return _draw(graph, "svg").decode("utf-8", "replace")
+
+
+def render_png(graph: nx.DiGraph, options: RenderOptions | None = None) -> bytes:
+    return _draw(graph, "png")
+
+
+def render_pdf(graph: nx.DiGraph, options: RenderOptions | None = None) -> bytes:
+    return _draw(graph, "pdf")
+
+
+def _draw(graph: nx.DiGraph, fmt: str) -> bytes:
     if graph.number_of_nodes() > LARGE:
         log.warning(
             "drawing %d units with Graphviz may take minutes; json, csv or text are instant",
@@ -49,4 +59,4 @@ def render(
         raise OutputError(f"Graphviz failed to draw the graph: {stderr.strip()}") from exc
     except OSError as exc:
         raise OutputError(f"Could not run Graphviz: {exc.strerror or exc}") from exc
-    return data.decode("utf-8", "replace") if fmt == "svg" else data
+    return data

@@ -18,7 +18,7 @@ from typing import Any
 
 import networkx as nx
 
-from genealogy.graph import NOT_FETCHED, outcome_class
+from genealogy.nodes import NOT_FETCHED, outcome_class, state_text
 from genealogy.render import RenderOptions
 from genealogy.text import shown
 
@@ -51,7 +51,7 @@ COLOURS: dict[str, str] = {
 BOLD = "1"
 
 
-def render(graph: nx.DiGraph, fmt: str = "text", options: RenderOptions | None = None) -> str:
+def render_text(graph: nx.DiGraph, options: RenderOptions | None = None) -> str:
     options = options or RenderOptions()
     return "".join(line + "\n" for line in lines(graph, options))
 
@@ -121,7 +121,8 @@ class _Tree:
             words.append(shown(attrs["part_number"]))
         if attrs.get("revision"):
             words.append(f"rev {shown(attrs['revision'])}")
-        words.append(self._paint(outcome(attrs), COLOURS[outcome_class(attrs)]))
+        state = shown(state_text(attrs, reason=True))
+        words.append(self._paint(state, COLOURS[outcome_class(attrs)]))
         if repeated:
             words.append(REPEATED)
         if attrs.get("start"):
@@ -130,16 +131,3 @@ class _Tree:
 
     def _paint(self, text: str, sgr: str) -> str:
         return f"\x1b[{sgr}m{text}\x1b[0m" if self.color else text
-
-
-def outcome(attrs: dict[str, Any]) -> str:
-    """The run's outcome, or what became of the unit when it was not fetched."""
-    status = attrs.get("status")
-    reason = attrs.get("reason")
-    if status == "ok":
-        return shown(attrs.get("run_outcome") or "no run")
-    if status == "error":
-        return f"error: {shown(reason)}" if reason else "error"
-    if status == "unexplored":
-        return f"unexplored ({shown(reason)})" if reason else "unexplored"
-    return shown(status).replace("_", " ") or "unknown"

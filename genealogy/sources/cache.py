@@ -26,9 +26,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-import platformdirs
 import pydantic
 
+from genealogy.config import default_cache_path as default_cache_path
 from genealogy.matching import fold
 from genealogy.models import Unit
 from genealogy.sources import Counters, Failed, Fetched, FetchOutcome, NotFound, UnitSource
@@ -56,11 +56,6 @@ log = logging.getLogger(__name__)
 
 class CacheUnavailable(Exception):
     """The cache file cannot be opened or used; the crawl goes on without it."""
-
-
-def default_cache_path() -> Path:
-    """The platform's place for user cache files (`~/.cache/genealogy/` on Linux)."""
-    return platformdirs.user_cache_path("genealogy") / "units.sqlite3"
 
 
 class UnitCache:
@@ -220,7 +215,7 @@ class CachedSource:
                 self.counters.cache_hits += 1
                 return cached
         if self.inner is None:
-            return Failed("not in the cache (offline): crawl once without --offline to fetch it")
+            return Failed("not in the cache (offline): crawl once online to fetch it")
         outcome = await self.inner.get(serial)
         if isinstance(outcome, Fetched | NotFound) and self._usable:
             self._guarded(self.cache.store, self.base_url, serial, outcome)

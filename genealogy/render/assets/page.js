@@ -55,15 +55,8 @@
   const classOf = (unit) => (LABELS.has(unit.class) ? unit.class : "unknown");
   const childRows = (unit) => (unit.kids ? unit.kids.length : 0) + (unit.links ? unit.links.length : 0);
 
-  function badgeText(unit) {
-    if (unit.status === "ok") return unit.run_outcome || "no run";
-    return STATUS_WORDS[unit.status] || "not fetched";
-  }
-  const STATUS_WORDS = {
-    not_found: "not found",
-    error: "fetch failed",
-    unexplored: "not fetched",
-  };
+  /** The unit's state as every other format words it (genealogy.nodes.state_text). */
+  const badgeText = (unit) => unit.state;
 
   function placedUnder(i) {
     const parent = treeParent[i];

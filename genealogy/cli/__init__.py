@@ -1,0 +1,10 @@
+"""The `genealogy` command line: options in, the library does the work, an exit code out.
+
+Commands import the library when they run, never at start-up: `genealogy --help` must not pay
+for aiohttp, pydantic and networkx (0.9 s on the 2-core machine when it did).
+"""
+
+from genealogy.cli import local  # registers `demo` and `serve` on `main`
+from genealogy.cli.commands import main
+
+__all__ = ["local", "main"]

@@ -1,0 +1,410 @@
+"""The commands: each one crawls, asks the library, writes the answer and picks the exit code."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from genealogy import __version__
+from genealogy.cli.params import (
+    CrawlArgs,
+    TreeArgs,
+    ViewArgs,
+    crawl_arguments,
+    output_option,
+    report_format_option,
+    tree_arguments,
+    view_arguments,
+)
+from genealogy.errors import (
+    AuthError,
+    ExitCode,
+    GenealogyError,
+    OutputError,
+    StartNotFound,
+    StartUnreachable,
+)
+from genealogy.formats import EXTENSIONS, FORMATS, format_for, help_table
+from genealogy.redact import redact, secret_forms
+from genealogy.text import printable
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from genealogy.crawler import CrawlResult
+    from genealogy.queries import Audit
+    from genealogy.render import RenderOptions
+
+log = logging.getLogger("genealogy")
+
+HINTS: tuple[tuple[type[GenealogyError], str], ...] = (
+    (AuthError, "Set TOFUPILOT_API_KEY or pass --api-key."),
+    (StartUnreachable, "Check --base-url (or TOFUPILOT_URL) and the network, or try again."),
+    (StartNotFound, "A serial number that starts with '-' goes after '--'."),
+    (OutputError, "Choose another -o path or format."),
+)
+"""What the user can do, in command-line words, after the library's own message."""
+
+
+def _fail(error: GenealogyError, api_key: str | None = None) -> NoReturn:
+    message = printable(str(error))
+    hint = next((text for kind, text in HINTS if isinstance(error, kind)), None)
+    if hint and hint not in message:
+        message = f"{message} {hint}"
+    click.echo(f"genealogy: {redact(message, secret_forms(api_key))}", err=True)
+    sys.exit(error.exit_code)
+
+
+def reports_errors(command: Callable[..., None]) -> Callable[..., None]:
+    """Turn errors into one message and an exit code: a traceback only with --debug.
+
+    Whatever is printed passes through redaction, so not even a bug can show the API key.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        crawl: CrawlArgs | None = kwargs.get("crawl")
+        api_key = crawl.connection.api_key if crawl else None
+        try:
+            command(*args, **kwargs)
+        except GenealogyError as error:
+            _fail(error, api_key)
+        except KeyboardInterrupt:
+            click.echo("genealogy: interrupted.", err=True)
+            sys.exit(ExitCode.INTERRUPTED)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:  # a bug: say so plainly
+            if crawl is not None and crawl.reporting.debug:
+                detail = traceback.format_exc()
+            else:
+                detail = f"{type(error).__name__}: {error} (--debug shows the traceback)"
+            detail = redact(detail, secret_forms(api_key))
+            click.echo(f"genealogy: internal error, please report it: {detail}", err=True)
+            sys.exit(ExitCode.INTERNAL)
+
+    return wrapper
+
+
+EXIT_CODES = """\b
+Exit codes:
+  0  success
+  1  internal error (a bug: please report it)
+  2  bad command-line usage
+  3  output written, but some units could not be fetched (or were not found, with --strict)
+  4  the start serial number was not found
+  5  no usable API key (set TOFUPILOT_API_KEY or pass --api-key)
+  6  the API rejected the key (401)
+  7  the key may not read units (403)
+  8  the start unit could not be fetched (network, server errors, offline cache miss)
+  9  audit findings matched --fail-on
+ 10  the output could not be written (Graphviz missing, path not writable)
+130  interrupted by Ctrl-C (what was crawled is still written)
+
+A serial number that starts with '-' goes after '--':  genealogy tree -- -SN-1
+"""
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EXIT_CODES,
+)
+@click.version_option(__version__, prog_name="genealogy")
+def main() -> None:
+    """Crawl a TofuPilot unit's assembly tree and export it."""
+
+
+# -- shared steps ------------------------------------------------------------------------------
+
+
+def _setup_logging(verbosity: int, debug: bool) -> None:
+    level = logging.DEBUG if debug else logging.WARNING - 10 * min(verbosity, 2)
+    handler = logging.StreamHandler(sys.stderr)
+    plain = verbosity == 0 and not debug  # warnings as sentences; details name their source
+    pattern = "genealogy: %(message)s" if plain else "%(levelname)s %(name)s: %(message)s"
+    handler.setFormatter(logging.Formatter(pattern))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+
+
+def _crawl(crawl: CrawlArgs) -> tuple[CrawlResult, nx.DiGraph]:
+    """Crawl as the options say and build the graph; errors propagate as GenealogyError."""
+    from genealogy.graph import build_graph
+    from genealogy.progress import Progress
+    from genealogy.runner import run_crawl
+    from genealogy.sources import Counters
+
+    _setup_logging(crawl.reporting.verbose, crawl.reporting.debug)
+    counters = Counters()
+    progress = Progress(counters, enabled=None if not crawl.reporting.quiet else False)
+    try:
+        result = run_crawl(crawl.serial, crawl.options(), progress.update, counters)
+    finally:
+        progress.finish()
+    return result, build_graph(result)
+
+
+def _filtered(
+    graph: nx.DiGraph, view: ViewArgs, crawl: CrawlArgs, keep: tuple[str, ...] = ()
+) -> nx.DiGraph:
+    """The graph narrowed by --outcome/--part (saying so when nothing matched), or itself."""
+    if not view.active:
+        return graph
+    from genealogy.queries import filter_graph
+
+    narrowed = filter_graph(graph, view.outcomes or None, view.parts or None, keep=keep)
+    if not narrowed.graph["filter"]["matched"] and not crawl.reporting.quiet:
+        click.echo(f"genealogy: no unit matches {view.described()}", err=True)
+    return narrowed
+
+
+def _render_options(output: str, tree: TreeArgs | None = None, **extra: Any) -> RenderOptions:
+    from genealogy.render import RenderOptions
+
+    colour = tree.color if tree else "never"
+    if colour == "auto":
+        terminal = output == "-" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        colour = "always" if terminal else "never"
+    return RenderOptions(
+        charset=tree.charset if tree else "unicode",
+        depth=tree.depth if tree else None,
+        color=colour == "always",
+        **extra,
+    )
+
+
+def _write(content: str | bytes, output: str) -> None:
+    from genealogy.output import write
+
+    write(content, output)
+
+
+def _lines(text: str) -> str:
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _json(data: object) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def _finish(
+    result: CrawlResult,
+    graph: nx.DiGraph,
+    crawl: CrawlArgs,
+    *,
+    wrote: str | None = None,
+    findings: int | None = None,
+    failing: str | None = None,
+) -> NoReturn:
+    """One summary line on stderr (the details with -v; with -q only why the exit code is not
+    0), then the exit code the outcome deserves. `failing`: why audit findings fail the run."""
+    from genealogy.cli.report import crawl_summary, exit_code_for, failure_line
+    from genealogy.queries import format_summary, summarise
+
+    reporting = crawl.reporting
+    code = exit_code_for(result, reporting.strict)
+    if failing and code is not ExitCode.INTERRUPTED:
+        code = ExitCode.FINDINGS
+    if reporting.quiet:
+        why = failing if code is ExitCode.FINDINGS else failure_line(result, reporting.strict)
+        if why:
+            click.echo(f"genealogy: exit {int(code)}: {why}", err=True)
+        sys.exit(code)
+    verbose = reporting.verbose > 0 or reporting.debug
+    summary = crawl_summary(result, reporting.strict, verbose=verbose, findings=findings)
+    click.echo(summary, err=True)
+    if verbose:
+        click.echo(format_summary(summarise(graph, findings)), err=True)
+    if failing:
+        click.echo(f"genealogy: {failing}", err=True)
+    if wrote:
+        click.echo(f"wrote {wrote}", err=True)
+    sys.exit(code)
+
+
+# -- the commands ------------------------------------------------------------------------------
+
+_FORMAT_HELP = "\b\nThe file's extension picks the format, or --format does:\n" + help_table()
+
+
+@main.command("export", epilog=_FORMAT_HELP)
+@crawl_arguments
+@view_arguments
+@output_option
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(list(FORMATS)),
+    help="Output format  [default: from the file extension; text on stdout]",
+)
+@tree_arguments
+@reports_errors
+def export_command(
+    crawl: CrawlArgs, view: ViewArgs, output: str, fmt: str | None, tree: TreeArgs
+) -> None:
+    """Crawl the assembly around SERIAL and write it in any format."""
+    chosen = FORMATS[format_for(output, fmt) or _unknown_extension(output)]
+    if chosen.binary and output == "-" and sys.stdout.isatty():
+        raise click.UsageError(f"{chosen.name.upper()} is binary: write it to a file with -o.")
+    if chosen.needs_graphviz:
+        from genealogy.render.svg import check_available
+
+        check_available()
+    result, graph = _crawl(crawl)
+    shown = _filtered(graph, view, crawl)
+    extra: dict[str, Any] = {}
+    if chosen.name == "html":  # the page lists what `audit` reports for the same view
+        extra["audit"] = _audit_of(graph, shown)
+    from genealogy.render import render
+
+    _write(render(shown, chosen.name, _render_options(output, tree, **extra)), output)
+    wrote = None if output == "-" else f"{output} ({chosen.name})"
+    _finish(result, graph, crawl, wrote=wrote)
+
+
+def _audit_of(graph: nx.DiGraph, shown: nx.DiGraph) -> Audit:
+    from genealogy.queries import audit
+
+    return audit(graph).restricted_to(shown)
+
+
+def _unknown_extension(output: str) -> str:
+    if output == "-":
+        return "text"
+    known = ", ".join(sorted(EXTENSIONS))
+    raise click.UsageError(
+        f"Cannot tell the format from {output!r}: name the file {known}, or pass --format."
+    )
+
+
+@main.command("tree")
+@crawl_arguments
+@view_arguments
+@output_option
+@tree_arguments
+@reports_errors
+def tree_command(crawl: CrawlArgs, view: ViewArgs, output: str, tree: TreeArgs) -> None:
+    """Print the assembly around SERIAL as an indented tree, like `cargo tree`.
+
+    One line per unit: serial, part number, revision, outcome. The start unit is marked; a
+    subtree already shown (a unit reachable twice) is printed once, then marked (*).
+    """
+    from genealogy.render import render
+
+    result, graph = _crawl(crawl)
+    shown = _filtered(graph, view, crawl, keep=(result.start,))
+    _write(render(shown, "text", _render_options(output, tree)), output)
+    _finish(result, graph, crawl)
+
+
+@main.command("trace")
+@crawl_arguments
+@view_arguments
+@output_option
+@report_format_option
+@click.option(
+    "--charset",
+    type=click.Choice(["unicode", "ascii"]),
+    default="unicode",
+    show_default=True,
+    help="Drawing characters of the text output.",
+)
+@reports_errors
+def trace_command(
+    crawl: CrawlArgs, view: ViewArgs, output: str, fmt: str, charset: str
+) -> None:
+    """Every path from SERIAL up to its top-level assemblies, like `npm explain`.
+
+    Each step shows part, revision, batch and outcome; then the failed, errored and missing
+    units inside the same assemblies (--outcome and --part narrow that list).
+    """
+    from genealogy.queries import format_trace, trace
+
+    result, graph = _crawl(crawl)
+    found = trace(_filtered(graph, view, crawl, keep=(result.start,)), result.start)
+    if fmt == "json":
+        _write(_json(found.to_dict()), output)
+    else:
+        text = format_trace(found, charset="ascii" if charset == "ascii" else "unicode")
+        _write(_lines(text), output)
+    _finish(result, graph, crawl)
+
+
+def _fail_on_selectors(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    from genealogy.queries import validate_selectors
+
+    try:
+        return validate_selectors(item for item in value.split(",") if item.strip())
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from error
+
+
+@main.command("audit")
+@crawl_arguments
+@view_arguments
+@output_option
+@report_format_option
+@click.option(
+    "--fail-on",
+    "fail_on",
+    callback=_fail_on_selectors,
+    default="",
+    metavar="CODE,...",
+    help="Exit with code 9 when a finding matches: finding codes, a severity (error, warning, "
+    "info: that severe or worse), or 'any'.",
+)
+@reports_errors
+def audit_command(
+    crawl: CrawlArgs, view: ViewArgs, output: str, fmt: str, fail_on: tuple[str, ...]
+) -> None:
+    """The build history of the assembly around SERIAL, and its traceability findings.
+
+    \b
+    Timeline: when each unit was created, by which run and procedure, at which station or by
+    whom, with outcome and duration. Findings, each with a stable code:
+      error    cycle, self-parent, dangling-reference, failed-run-installed
+      warning  inconsistent-link, fetch-error, child-after-parent-assembly, mixed-revisions,
+               serial-mismatch
+      info     repaired-record, no-run, unexplored
+    """
+    from genealogy.queries import format_audit, matches, summarise
+
+    result, graph = _crawl(crawl)
+    shown = _filtered(graph, view, crawl)
+    report = _audit_of(graph, shown)
+    if fmt == "json":
+        summary = summarise(shown, len(report.findings))
+        _write(_json({"summary": summary.to_dict(), **report.to_dict()}), output)
+    else:
+        _write(_lines(format_audit(report)), output)
+    failing = [finding for finding in report.findings if fail_on and matches(finding, fail_on)]
+    why = f"{len(failing)} findings match --fail-on {','.join(fail_on)}" if failing else None
+    _finish(result, graph, crawl, findings=len(report.findings), failing=why)
+
+
+@main.command("summary")
+@crawl_arguments
+@view_arguments
+@output_option
+@report_format_option
+@reports_errors
+def summary_command(crawl: CrawlArgs, view: ViewArgs, output: str, fmt: str) -> None:
+    """Counts by part, revision, outcome and status; depth; widest fan-out; findings."""
+    from genealogy.queries import format_summary, summarise
+
+    result, graph = _crawl(crawl)
+    shown = _filtered(graph, view, crawl)
+    findings = len(_audit_of(graph, shown).findings)
+    summary = summarise(shown, findings)
+    _write(_json(summary.to_dict()) if fmt == "json" else _lines(format_summary(summary)), output)
+    _finish(result, graph, crawl, findings=findings)
+
