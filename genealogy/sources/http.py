@@ -27,6 +27,7 @@ import email.utils
 import json
 import logging
 import random
+import re
 import ssl
 import time
 from collections.abc import Iterable, Sequence
@@ -232,11 +233,24 @@ class _Answer:
 
 @dataclass(frozen=True, slots=True)
 class _Subject:
-    """What a request is for, as messages name it."""
+    """What a request is for, as messages name it: a unit's serial number, or a path."""
 
-    label: str  # in the log: a serial number or a path
-    doing: str  # "fetching 'SN-1'", "requesting /v2/units"
-    reading: str  # what a 403 says the key may not read
+    name: str
+    unit: bool = False
+
+    @property
+    def label(self) -> str:
+        """In the log."""
+        return shown(self.name)
+
+    @property
+    def doing(self) -> str:
+        return f"fetching {self.name!r}" if self.unit else f"requesting {self.name}"
+
+    @property
+    def reading(self) -> str:
+        """What a 403 says the key may not read."""
+        return "units" if self.unit else self.name
 
 
 @dataclass(frozen=True)
@@ -326,8 +340,7 @@ class HttpSource:
         problem = unaddressable(serial, self.settings.base_url)
         if problem is not None:
             return Failed(problem)
-        subject = _Subject(shown(serial), f"fetching {serial!r}", "units")
-        answer = await self._fetch(unit_url(self.settings.base_url, serial), subject)
+        answer = await self._fetch(unit_url(self.settings.base_url, serial), _Subject(serial, True))
         # KeyRejected and Forbidden messages are redacted where they are raised
         outcome = self._unit_outcome(answer)
         # belt and braces: every reason passes one last redaction, whatever built it
@@ -356,7 +369,7 @@ class HttpSource:
                 f"request URL of {_url_bytes(url):,} bytes is too long to send (the limit is "
                 f"{MAX_URL_BYTES:,}): ask for fewer items at once"
             )
-        answer = await self._fetch(url, _Subject(shown(path), f"requesting {path}", path))
+        answer = await self._fetch(url, _Subject(path))
         if isinstance(answer, JsonFailed):
             return JsonFailed(self._redact(answer.reason), answer.status, answer.code)
         if answer.status != 200:
@@ -611,6 +624,10 @@ class HttpSource:
         return clip(self._redact(text), limit)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""A surrogate code point: in a string JSON decoded, always a lone one (pairs are joined)."""
+
+
 def _without_lone_surrogates(value: Any) -> Any:
     """JSON values with lone surrogates (`"\\ud83d"`) replaced by U+FFFD, so they stay usable.
 
@@ -621,7 +638,7 @@ def _without_lone_surrogates(value: Any) -> Any:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+            return _SURROGATE.sub("\ufffd", value)  # one U+FFFD each, as Unicode advises
         return value
     if isinstance(value, list):
         return [_without_lone_surrogates(item) for item in value]
