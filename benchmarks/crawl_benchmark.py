@@ -42,7 +42,7 @@ from genealogy.localserver import LocalTofuPilot
 from genealogy.models import Unit
 from genealogy.nodes import Status
 from genealogy.perf import paused_gc
-from genealogy.render import render
+from genealogy.renderers import render
 from genealogy.runner import CrawlOptions, run_crawl
 from genealogy.sources import Fetched, FetchOutcome, NotFound
 

@@ -33,7 +33,8 @@ from playwright.sync_api import Page, sync_playwright
 from genealogy.datasets import synthetic_tree
 from genealogy.graph import build_graph
 from genealogy.localserver import LocalTofuPilot
-from genealogy.render import render
+from genealogy.queries import audit
+from genealogy.renderers import RenderOptions, render
 from genealogy.runner import CrawlOptions, run_crawl
 from tests.browser import CHROMIUM_ARGS, DEBIAN_CHROMIUM, VIEWPORT
 
@@ -83,7 +84,7 @@ def page_file(units: int, levels: int, folder: Path) -> tuple[Path, str, float]:
         )
     graph = build_graph(result)
     started = time.perf_counter()
-    text = render(graph, "html")
+    text = render(graph, "html", RenderOptions(audit=audit(graph)))  # as the CLI does
     seconds = time.perf_counter() - started
     path = folder / f"genealogy-{units}.html"
     path.write_text(str(text), encoding="utf-8")

@@ -186,8 +186,8 @@ def render(graph: nx.DiGraph, fmt: str = "text", **options: Any) -> str | bytes:
     """The graph in format `fmt` (`genealogy.formats.FORMATS`: text, json, dot, svg, png,
     pdf, mermaid, graphml, csv, html). Options: `charset` ("unicode" or "ascii"), `depth`,
     `color`, and for html `audit` (default: `audit(graph)`)."""
-    from genealogy.render import RenderOptions
-    from genealogy.render import render as render_format
+    from genealogy.renderers import RenderOptions
+    from genealogy.renderers import render as render_format
 
     if fmt == "html" and options.get("audit") is None:
         options["audit"] = audit(graph)
@@ -212,7 +212,7 @@ def write(graph: nx.DiGraph, path: str | Path, fmt: str | None = None, **options
 
 def load(path: str | Path) -> nx.DiGraph:
     """A graph written as JSON (`write(graph, "x.json")`), with every attribute."""
-    from genealogy.render.json import load as load_json
+    from genealogy.renderers.json import load as load_json
 
     try:
         text = Path(path).read_text(encoding="utf-8")

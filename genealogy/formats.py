@@ -18,7 +18,7 @@ from genealogy.errors import UsageError
 if TYPE_CHECKING:
     import networkx as nx
 
-    from genealogy.render import RenderOptions
+    from genealogy.renderers import RenderOptions
 
 Renderer = Callable[["nx.DiGraph", "RenderOptions"], "str | bytes"]
 
@@ -47,7 +47,7 @@ def _format(name: str, extensions: str, module: str, summary: str, **flags: Any)
         tuple(extensions.split()),
         flags.get("binary", False),
         flags.get("graphviz", False),
-        f"genealogy.render.{module}",
+        f"genealogy.renderers.{module}",
         summary,
     )
 

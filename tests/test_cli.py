@@ -15,7 +15,7 @@ from genealogy.cli import main
 from genealogy.datasets import DEMO_START, MISSING_SERIAL
 from genealogy.errors import ExitCode
 from genealogy.localserver import Fault, LocalTofuPilot
-from genealogy.render.json import load
+from genealogy.renderers.json import load
 from tests.conftest import API_KEY
 from tests.records import unit
 

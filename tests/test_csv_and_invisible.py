@@ -11,8 +11,8 @@ import networkx as nx
 import pytest
 
 from genealogy.graph import build_graph
-from genealogy.render import csv as csv_format
-from genealogy.render import render
+from genealogy.renderers import csv as csv_format
+from genealogy.renderers import render
 from genealogy.text import printable
 from tests.records import unit
 from tests.strategies import bold_text, crawl_of, dot_structure, in_label

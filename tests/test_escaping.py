@@ -12,8 +12,8 @@ import pytest
 from genealogy.errors import OutputError
 from genealogy.graph import build_graph
 from genealogy.output import encode
-from genealogy.render import dot, render, svg
-from genealogy.render import json as json_render
+from genealogy.renderers import dot, render, svg
+from genealogy.renderers import json as json_render
 from genealogy.text import printable, shown
 from tests.records import ref, unit
 from tests.strategies import (

@@ -30,8 +30,8 @@ from genealogy.cli import main
 from genealogy.cli.report import LISTED_FAILURES
 from genealogy.errors import ExitCode
 from genealogy.localserver import Fault, LocalTofuPilot
-from genealogy.render import csv as csv_format
-from genealogy.render.json import load
+from genealogy.renderers import csv as csv_format
+from genealogy.renderers.json import load
 from genealogy.text import printable
 from tests.mermaid_parser import mermaid_parse, needs_mermaid
 from tests.records import unit

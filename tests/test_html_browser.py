@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from genealogy.cli import main
 from genealogy.datasets import DEMO_START, MISSING_SERIAL, synthetic_tree
 from genealogy.localserver import LocalTofuPilot
-from genealogy.render.json import load
+from genealogy.renderers.json import load
 from genealogy.text import printable
 from tests.browser import BrowserPage, allow_asyncio, screenshot_artifact
 from tests.conftest import API_KEY

@@ -8,7 +8,7 @@ from typing import Any
 
 from genealogy.graph import build_graph
 from genealogy.localserver import LocalTofuPilot
-from genealogy.render import render
+from genealogy.renderers import render
 from genealogy.runner import CrawlOptions, run_crawl
 from tests.conftest import API_KEY
 from tests.records import ref, unit

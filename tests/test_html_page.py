@@ -20,7 +20,7 @@ from genealogy.graph import build_graph
 from genealogy.localserver import LocalTofuPilot
 from genealogy.nodes import outcome_class
 from genealogy.queries import audit
-from genealogy.render import format_for, html_page, render
+from genealogy.renderers import format_for, html_page, render
 from genealogy.runner import CrawlOptions, run_crawl
 from tests.conftest import API_KEY
 from tests.records import unit

@@ -21,9 +21,10 @@ from typing import Any
 
 import pytest
 
-from genealogy.crawler import Crawler, Status
+from genealogy.crawler import Crawler
 from genealogy.errors import Forbidden, KeyRejected, MissingApiKey
 from genealogy.localserver import UNITS_PATH, Fault, LocalTofuPilot
+from genealogy.nodes import Status
 from genealogy.runner import CrawlOptions, run_crawl
 from genealogy.sources import Counters, Failed, Fetched, FetchOutcome, NotFound
 from genealogy.sources.http import MAX_BODY_BYTES, HttpSettings, HttpSource, unit_url

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from genealogy.errors import ExitCode
-from genealogy.render.json import load
+from genealogy.renderers.json import load
 from tests.conftest import API_KEY
 from tests.records import unit
 

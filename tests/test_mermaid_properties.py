@@ -3,7 +3,7 @@
 Mermaid: whatever the units' texts (`tests/strategies.py`: controls, quotes, markup, Mermaid
 syntax, bidi controls, lone surrogates...), Mermaid's own parser accepts the flowchart, finds
 one vertex per unit and one edge per link, and each label decodes back to what
-`genealogy.text.printable` makes of the data, clipped as `genealogy.render.mermaid` documents
+`genealogy.text.printable` makes of the data, clipped as `genealogy.renderers.mermaid` documents
 (a serial number to 200 characters, other fields to 100, a reason to 60, the last one kept
 being `…`). Starting Node costs seconds, so the examples are generated first (deterministic,
 derandomised hypothesis) and parsed in one Node run.
@@ -33,7 +33,7 @@ from genealogy.queries import (
     summarise,
     trace,
 )
-from genealogy.render import RenderOptions, mermaid, text
+from genealogy.renderers import RenderOptions, mermaid, text
 from genealogy.cli.report import crawl_summary
 from genealogy.text import printable
 from tests import strategies
@@ -59,7 +59,7 @@ IN_PROCESS = settings(max_examples=100, deadline=None, suppress_health_check=_HE
 
 
 SERIAL_LIMIT, TEXT_LIMIT, REASON_LIMIT = 200, 100, 60
-"""The clipping `genealogy.render.mermaid` documents."""
+"""The clipping `genealogy.renderers.mermaid` documents."""
 DOT = "\u00b7"
 
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from genealogy.crawler import CrawlResult
 from genealogy.graph import build_graph
 from genealogy.output import encode
-from genealogy.render import dot, render
-from genealogy.render import json as json_render
+from genealogy.renderers import dot, render
+from genealogy.renderers import json as json_render
 from genealogy.text import printable, shown
 from tests import strategies
 from tests.strategies import (

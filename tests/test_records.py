@@ -19,7 +19,7 @@ from genealogy.localserver import LocalTofuPilot
 from genealogy.models import Unit
 from genealogy.queries import audit, summarise
 from genealogy.records import MAX_WARNINGS, UnreadableRecord, read_unit
-from genealogy.render.json import load
+from genealogy.renderers.json import load
 from genealogy.runner import CrawlOptions, run_crawl
 from tests import strategies
 from tests.conftest import API_KEY

@@ -19,8 +19,8 @@ from genealogy.crawler import Limits
 from genealogy.graph import build_graph
 from genealogy.localserver import Fault, LocalTofuPilot
 from genealogy.nodes import outcome_class
-from genealogy.render import RenderOptions, format_for, graphml, mermaid, render, text
-from genealogy.render import csv as csv_format
+from genealogy.renderers import RenderOptions, format_for, graphml, mermaid, render, text
+from genealogy.renderers import csv as csv_format
 from genealogy.runner import CrawlOptions, run_crawl
 from genealogy.text import printable, shown
 from tests.conftest import API_KEY

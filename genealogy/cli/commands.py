@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from genealogy.crawler import CrawlResult
     from genealogy.queries import Audit
-    from genealogy.render import RenderOptions
+    from genealogy.renderers import RenderOptions
 
 log = logging.getLogger("genealogy")
 
@@ -167,7 +167,7 @@ def _filtered(
 
 
 def _render_options(output: str, tree: TreeArgs | None = None, **extra: Any) -> RenderOptions:
-    from genealogy.render import RenderOptions
+    from genealogy.renderers import RenderOptions
 
     colour = tree.color if tree else "never"
     if colour == "auto":
@@ -256,7 +256,7 @@ def export_command(
     if chosen.binary and output == "-" and sys.stdout.isatty():
         raise click.UsageError(f"{chosen.name.upper()} is binary: write it to a file with -o.")
     if chosen.needs_graphviz:
-        from genealogy.render.svg import check_available
+        from genealogy.renderers.svg import check_available
 
         check_available()
     result, graph = _crawl(crawl)
@@ -264,7 +264,7 @@ def export_command(
     extra: dict[str, Any] = {}
     if chosen.name == "html":  # the page lists what `audit` reports for the same view
         extra["audit"] = _audit_of(graph, shown)
-    from genealogy.render import render
+    from genealogy.renderers import render
 
     _write(render(shown, chosen.name, _render_options(output, tree, **extra)), output)
     wrote = None if output == "-" else f"{output} ({chosen.name})"
@@ -298,7 +298,7 @@ def tree_command(crawl: CrawlArgs, view: ViewArgs, output: str, tree: TreeArgs) 
     One line per unit: serial, part number, revision, outcome. The start unit is marked; a
     subtree already shown (a unit reachable twice) is printed once, then marked (*).
     """
-    from genealogy.render import render
+    from genealogy.renderers import render
 
     result, graph = _crawl(crawl)
     shown = _filtered(graph, view, crawl, keep=(result.start,))

@@ -48,7 +48,7 @@ def demo(out_dir: Path, start: str | None) -> None:
     from genealogy.output import write
     from genealogy.queries import audit, format_audit, format_summary, format_trace, summarise
     from genealogy.queries import trace as trace_query
-    from genealogy.render import RenderOptions, render
+    from genealogy.renderers import RenderOptions, render
     from genealogy.runner import CrawlOptions, run_crawl
 
     key = secrets.token_urlsafe(16)

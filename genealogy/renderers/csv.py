@@ -20,7 +20,7 @@ from typing import Any
 
 import networkx as nx
 
-from genealogy.render import RenderOptions
+from genealogy.renderers import RenderOptions
 from genealogy.text import printable
 
 COLUMNS = (

@@ -19,7 +19,7 @@ from typing import Any
 import networkx as nx
 
 from genealogy.nodes import NOT_FETCHED, outcome_class, state_text
-from genealogy.render import RenderOptions
+from genealogy.renderers import RenderOptions
 from genealogy.text import shown
 
 

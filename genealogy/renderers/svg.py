@@ -9,7 +9,7 @@ import graphviz
 import networkx as nx
 
 from genealogy.errors import OutputError
-from genealogy.render import RenderOptions, dot
+from genealogy.renderers import RenderOptions, dot
 
 log = logging.getLogger(__name__)
 

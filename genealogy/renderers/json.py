@@ -6,7 +6,7 @@ import json
 
 import networkx as nx
 
-from genealogy.render import RenderOptions
+from genealogy.renderers import RenderOptions
 
 INDENT_UP_TO = 2000
 """Graphs up to this many units are indented for reading; larger ones are written compact,

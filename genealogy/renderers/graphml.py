@@ -25,7 +25,7 @@ from typing import Any
 
 import networkx as nx
 
-from genealogy.render import RenderOptions
+from genealogy.renderers import RenderOptions
 from genealogy.text import printable
 
 XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'

@@ -23,8 +23,8 @@ from typing import Any
 import networkx as nx
 
 from genealogy.nodes import CLASSES, NOT_FETCHED, Status, outcome_class, state_text
-from genealogy.render import RenderOptions
-from genealogy.render.palette import LOOKS
+from genealogy.renderers import RenderOptions
+from genealogy.renderers.palette import LOOKS
 from genealogy.text import clip, shown
 
 SAFE = frozenset(string.ascii_letters + string.digits + " -_.,/()")

@@ -31,8 +31,8 @@ import networkx as nx
 from genealogy.graph import roots as top_level
 from genealogy.nodes import CLASSES, outcome_class, state_text
 from genealogy.queries.audit import Audit
-from genealogy.render import RenderOptions
-from genealogy.render.palette import LOOKS
+from genealogy.renderers import RenderOptions
+from genealogy.renderers.palette import LOOKS
 from genealogy.text import shown
 
 FIELDS = (
@@ -206,7 +206,7 @@ def script_json(data: Any) -> str:
 
 class _Assets:
     def __init__(self) -> None:
-        folder = files("genealogy.render") / "assets"
+        folder = files("genealogy.renderers") / "assets"
         self.template = Template((folder / "page.html").read_text(encoding="utf-8"))
         self.style = (
             (folder / "page.css").read_text(encoding="utf-8") + _outcome_colours() + _indents()
