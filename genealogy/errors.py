@@ -62,4 +62,4 @@ class OutputError(GenealogyError):
     exit_code = ExitCode.OUTPUT_FAILED
 
 
-KEY_HINT = "set TOFUPILOT_API_KEY or pass --api-key"
+KEY_HINT = "set TOFUPILOT_API_KEY or pass the key"

@@ -14,7 +14,8 @@ from genealogy.loop import run_sync
 from genealogy.perf import paused_gc
 from genealogy.sources import Counters, UnitSource
 from genealogy.sources.cache import CachedSource, CacheUnavailable, UnitCache
-from genealogy.sources.http import DEFAULT_BASE_URL, HttpSettings, HttpSource
+from genealogy.config import DEFAULT_BASE_URL
+from genealogy.sources.http import HttpSettings, HttpSource
 
 log = logging.getLogger(__name__)
 

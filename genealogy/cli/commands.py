@@ -206,7 +206,7 @@ def _finish(
 ) -> NoReturn:
     """One summary line on stderr (the details with -v; with -q only why the exit code is not
     0), then the exit code the outcome deserves. `failing`: why audit findings fail the run."""
-    from genealogy.cli.report import crawl_summary, exit_code_for, failure_line
+    from genealogy.cli.report import crawl_summary, exit_code_for, failure_line, limit_notes
     from genealogy.queries import format_summary, summarise
 
     reporting = crawl.reporting
@@ -221,6 +221,8 @@ def _finish(
     verbose = reporting.verbose > 0 or reporting.debug
     summary = crawl_summary(result, reporting.strict, verbose=verbose, findings=findings)
     click.echo(summary, err=True)
+    for note in limit_notes(result):
+        click.echo(f"genealogy: {note}", err=True)
     if verbose:
         click.echo(format_summary(summarise(graph, findings)), err=True)
     if failing:

@@ -143,6 +143,7 @@ class Connection:
     retries: int
     timeout: float
     rate: float | None
+    deadline: float | None
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,7 @@ class CrawlArgs:
             retries=self.connection.retries,
             timeout=self.connection.timeout,
             rate=self.connection.rate,
+            deadline=self.connection.deadline,
             cache_path=self.caching.path,
             max_age=self.caching.max_age,
             refresh=self.caching.refresh,
@@ -215,6 +217,7 @@ def _crawl_args(**values: Any) -> CrawlArgs:
             retries=values["retries"],
             timeout=values["timeout"],
             rate=values["rate"],
+            deadline=values["deadline"],
         ),
         shape=Shape(
             direction="up" if values["up"] else "down" if values["down"] else "both",
@@ -296,6 +299,12 @@ crawl_arguments = grouped(
             "--rate",
             type=FiniteFloat(min=0.01),
             help="At most N requests per second (stay under your account's quota).",
+        ),
+        click.option(
+            "--deadline",
+            type=DurationType(),
+            help="Stop the crawl after this long (90s, 10m, 1h): no new request starts, "
+            "requests in flight are cut, units not fetched by then are errors (exit code 3).",
         ),
         click.option(
             "--cache",

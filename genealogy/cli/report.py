@@ -48,6 +48,27 @@ def crawl_summary(
     return "\n".join(lines)
 
 
+def limit_notes(result: CrawlResult) -> list[str]:
+    """Plain sentences for the limits a crawl ran into, saying which option moves them."""
+    reasons = [state.reason or "" for state in result.units.values() if state.status != "ok"]
+    notes = []
+    unit_limit = sum("unit limit" in reason for reason in reasons)
+    if unit_limit:
+        limit = result.limits.max_units
+        notes.append(
+            f"The crawl stopped at its unit limit ({limit:,}): {_units(unit_limit)} not "
+            "fetched. Raise --max-units (0: no limit)."
+        )
+    late = sum("the deadline of" in reason for reason in reasons)
+    if late:
+        notes.append(f"The --deadline passed: {_units(late)} not fetched.")
+    return notes
+
+
+def _units(count: int) -> str:
+    return "1 unit was" if count == 1 else f"{count:,} units were"
+
+
 def _not_ok(result: CrawlResult) -> list[UnitState]:
     failed = {state.serial for state in result.failed(strict=True)}
     return sorted(
@@ -63,7 +84,7 @@ def failure_line(result: CrawlResult, strict: bool) -> str | None:
     failed = sorted(result.failed(strict), key=lambda state: state.serial)
     if not failed:
         return None
-    names = ", ".join(f"{shown(s.serial)} ({shown(s.status).replace('_', ' ')})" for s in failed[:3])
+    names = ", ".join(f"{shown(s.serial)} ({s.status.replace('_', ' ')})" for s in failed[:3])
     more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
     units = "1 unit" if len(failed) == 1 else f"{len(failed)} units"
     return f"{units} failed: {names}{more}"

@@ -41,6 +41,7 @@ import httpx
 import pydantic
 
 from genealogy import __version__
+from genealogy.config import DEFAULT_BASE_URL
 from genealogy.errors import KEY_HINT, Forbidden, KeyRejected, MissingApiKey
 from genealogy.models import ApiError, Unit
 from genealogy.records import UnreadableRecord, read_unit
@@ -67,7 +68,6 @@ from genealogy.text import clip, shown
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://www.tofupilot.app/api"
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 60.0
 """A server asking for a longer pause gets this much; the attempt budget still bounds the wait."""
@@ -285,8 +285,8 @@ class HttpSource:
         if not all("!" <= char <= "~" for char in api_key):
             raise MissingApiKey(
                 "The API key holds spaces, control or non-ASCII characters, which no HTTP "
-                "header can carry (a line end copied from a secrets file?): check "
-                "TOFUPILOT_API_KEY or --api-key."
+                "header can carry (a line end copied from a secrets file?): check the key "
+                "in TOFUPILOT_API_KEY or the one given."
             )
         self._api_key = api_key
         self.settings = settings or HttpSettings()
@@ -561,8 +561,8 @@ class HttpSource:
             raise Forbidden(
                 self._redact(
                     f"The API key may not read {subject.reading} (403{detail}) while "
-                    f"{subject.doing}: use a user or station key with access, via "
-                    "TOFUPILOT_API_KEY or --api-key."
+                    f"{subject.doing}: use a user or station key that may read units (the key "
+                    "comes from TOFUPILOT_API_KEY unless one is given)."
                 )
             )
         if status in RETRY_STATUSES:
