@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from genealogy.config import DEFAULT_BASE_URL
 from genealogy.crawler import Crawler, CrawlResult, Direction, Limits
 from genealogy.errors import StartUnreachable
 from genealogy.loop import run_sync
 from genealogy.perf import paused_gc
 from genealogy.sources import Counters, UnitSource
 from genealogy.sources.cache import CachedSource, CacheUnavailable, UnitCache
-from genealogy.config import DEFAULT_BASE_URL
 from genealogy.sources.http import HttpSettings, HttpSource
 
 log = logging.getLogger(__name__)
