@@ -3,15 +3,26 @@
 `factory()` is a realistic genealogy: a 48 V battery storage rack with its modules, cells,
 battery management system and power distribution, including the defects a factory really
 sees (failed and errored runs, a mixed revision, a late rework, a unit referenced but missing).
-`synthetic_tree()` is a plain tree of any size for benchmarks.
+`factory_extras()` adds what the same factory holds beside that rack (a golden sample rack, a
+second product and a spare module sharing a cell lot), `factory_runs()` the test history of all
+of them, and `demo_data()` is the lot: what the demo server serves.
+`synthetic_tree()` is a plain tree of any size for benchmarks; `traction_pack()` a 7,122-unit
+75 kWh traction pack with run histories.
+
+Run records are in the shape of `GET /v2/runs` items; a unit's creating run is
+`genealogy.localserver.creating_run(record)`, the same run as its `created_during`.
 """
 
 from __future__ import annotations
 
+import functools
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
+
+from genealogy.localserver import creating_run, run_unit
 
 DEMO_START = "CELL-21700-C-0142"
 """The demo starts at a failed cell and discovers the rack around it."""
@@ -39,6 +50,7 @@ class Spec:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+@functools.lru_cache(maxsize=4096)  # part, procedure, station ids repeat in every record
 def _ident(kind: str, key: str) -> str:
     """A stable UUID-shaped id, so records are identical on every run."""
     digest = random.Random(f"{kind}:{key}").getrandbits(128)
@@ -315,3 +327,480 @@ def synthetic_tree(units: int, levels: int, *, prefix: str = "SN") -> list[dict[
         if index:
             _link(specs, serials[(index - 1) // fanout], serial)
     return [_record(spec, specs) for spec in specs.values()]
+
+
+# --------------------------------------------------------------------------- run histories
+
+
+class Dataset(NamedTuple):
+    """Unit records and run records (`GET /v2/runs` item shape), as `LocalTofuPilot` takes
+    them: `LocalTofuPilot(data.units, runs=data.runs)`."""
+
+    units: list[dict[str, Any]]
+    runs: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Retest:
+    """A run after the one that created the unit (a retest, a rework's test, a field check)."""
+
+    serial: str
+    started: datetime
+    outcome: str
+    procedure: str
+    minutes: float = 5.0
+    station: str | None = None
+    user: str | None = None
+
+
+def _run(unit: dict[str, Any], retest: Retest, number: int) -> dict[str, Any]:
+    """`retest` of `unit` as a run record; `number` keeps its id apart from the unit's others."""
+    ended = retest.started + timedelta(minutes=retest.minutes)
+    run: dict[str, Any] = {
+        "id": _ident("run", f"{unit['serial_number']}#{number}"),
+        "created_at": _iso(retest.started - timedelta(seconds=30)),
+        "started_at": _iso(retest.started),
+        "ended_at": _iso(ended),
+        "duration": f"PT{int(retest.minutes * 60)}S",
+        "outcome": retest.outcome,
+        "execution_id": None,
+        "slot_key": None,
+        "slot_name": None,
+        "procedure": {
+            "id": _ident("proc", retest.procedure),
+            "name": retest.procedure,
+            "version": None,
+        },
+        "unit": run_unit(unit),
+    }
+    if retest.station:
+        run["created_by_station"] = {
+            "id": _ident("station", retest.station),
+            "name": retest.station,
+        }
+    if retest.user:
+        run["created_by_user"] = {
+            "id": _ident("user", retest.user),
+            "name": retest.user,
+            "email": None,
+        }
+    return run
+
+
+def histories(units: Iterable[dict[str, Any]], retests: Iterable[Retest]) -> list[dict[str, Any]]:
+    """Every unit's creating run (from its `created_during`), then each retest, as run records."""
+    records = {unit["serial_number"]: unit for unit in units}
+    runs = [run for unit in records.values() if (run := creating_run(unit)) is not None]
+    numbers: dict[str, int] = {}
+    for retest in retests:
+        numbers[retest.serial] = numbers.get(retest.serial, 1) + 1
+        runs.append(_run(records[retest.serial], retest, numbers[retest.serial]))
+    return runs
+
+
+T0 = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+"""The demo factory's first day (`factory()` counts from it)."""
+
+GOLDEN_RACK = "ESS-R48-0001"
+"""A golden sample rack (`sample: "golden"`): complete, every run passed; a top-level unit."""
+SECOND_PRODUCT = "AUX-12V-0042"
+"""A 12 V auxiliary pack, another product built with cells of `SHARED_CELL_LOT`."""
+SPARE_MODULE = "MOD-16S-0390"
+"""A spare module on the shelf (no parent); its cells are of `SHARED_CELL_LOT` too."""
+SHARED_CELL_LOT = "CELL-LOT-2604"
+"""A cell lot in three products: the demo rack (modules 1 and 3), the auxiliary pack and the
+spare module."""
+
+REWORKED = {
+    "PCB-CTR-1180": ("ERROR", "PASS"),  # contactor board: errored at ICT, reworked, passed
+    "CELL-21700-C-0118": ("TIMEOUT", "PASS"),  # grading timed out, regraded
+    SPARE_MODULE: ("ERROR", "PASS"),  # module EOL test errored (fixture), passed on retest
+    "CELL-21700-C-0211": ("FAIL", "PASS"),  # failed grading, re-formed, passed
+}
+"""Demo units with several runs whose last one passed: serial -> (first, last) outcome."""
+LATEST_FAILED = "MOD-16S-0313"
+"""Passed its end-of-line test when built, failed its last retest (it holds the failed cell)."""
+
+
+def factory_extras() -> list[dict[str, Any]]:
+    """Units of the demo factory beside the rack of `factory()`, none reachable from it: the
+    golden sample rack `GOLDEN_RACK` (79 units, all passed), the auxiliary pack `SECOND_PRODUCT`
+    (a board and four cells) and the spare module `SPARE_MODULE` (a board and 16 cells)."""
+    specs: dict[str, Spec] = {}
+
+    def add(spec: Spec, parent: str | None = None) -> str:
+        specs[spec.serial] = spec
+        if parent is not None:
+            _link(specs, parent, spec.serial)
+        return spec.serial
+
+    def board(serial: str, part: str, name: str, rev: str, when: datetime, parent: str) -> str:
+        return add(
+            Spec(
+                serial,
+                part,
+                name,
+                rev,
+                when,
+                procedure="ICT + flash",
+                minutes=4,
+                station="ICT Station 3",
+                batch="PCBA-2026-W10",
+            ),
+            parent,
+        )
+
+    def cell(number: int, when: datetime, lot: str, parent: str, outcome: str = "PASS") -> str:
+        return add(
+            Spec(
+                f"CELL-21700-C-{number:04d}",
+                "CELL-21700",
+                "21700 Li-ion Cell 5 Ah",
+                "C",
+                when + timedelta(minutes=7 * number % 300),
+                outcome=outcome,
+                procedure="Cell grading (OCV/IR)",
+                minutes=2,
+                station="Cell Grader 2",
+                batch=lot,
+                metadata={
+                    "ocv_v": round(3.6 + number % 40 / 1000, 3),
+                    "ir_mohm": round(14 + number % 25 / 10, 2),
+                },
+            ),
+            parent,
+        )
+
+    # The golden rack: built like ESS-R48-0007 three weeks earlier, every part current and passed.
+    g0 = T0 - timedelta(days=21)
+    rack = add(
+        Spec(
+            GOLDEN_RACK,
+            "ESS-R48",
+            "48 V Storage Rack",
+            "B",
+            g0 + timedelta(days=3),
+            procedure="Rack end-of-line test",
+            minutes=45,
+            station="EOL Station 2",
+            user="Maria Keller",
+            sample="golden",
+            metadata={"purpose": "golden sample"},
+        )
+    )
+    bms = add(
+        Spec(
+            "BMS-R48-0002",
+            "BMS-ASSY",
+            "Rack BMS Assembly",
+            "C",
+            g0 + timedelta(days=2, hours=4),
+            procedure="BMS assembly test",
+            minutes=18,
+            station="BMS Line 1",
+            user="Jonas Weber",
+        ),
+        rack,
+    )
+    main = board("PCB-BMS-2101", "PCB-BMS-MAIN", "BMS Main Board", "D", g0 + timedelta(days=1), bms)
+    board(
+        "PCB-COM-0501",
+        "PCB-CAN-ISO",
+        "Isolated CAN Daughterboard",
+        "A",
+        g0 + timedelta(days=1, hours=1),
+        main,
+    )
+    board(
+        "PCB-CTR-1101",
+        "PCB-CONTACTOR",
+        "Contactor Driver Board",
+        "B",
+        g0 + timedelta(days=1, hours=2),
+        bms,
+    )
+    pdu = add(
+        Spec(
+            "PDU-R48-0002",
+            "PDU-80A",
+            "Power Distribution Unit",
+            "A",
+            g0 + timedelta(days=2),
+            procedure="Hipot + continuity",
+            minutes=9,
+            station="PDU Bench",
+            user="Jonas Weber",
+        ),
+        rack,
+    )
+    add(
+        Spec(
+            "PCB-SHT-0401",
+            "PCB-SHUNT",
+            "Current Shunt Board",
+            "A",
+            g0 + timedelta(days=1),
+            procedure="Calibration",
+            minutes=7,
+            station="Cal Bench 1",
+            batch="PCBA-2026-W10",
+        ),
+        pdu,
+    )
+    for module_no in range(1, 5):
+        module_time = g0 + timedelta(days=1, hours=6 + module_no)
+        module = add(
+            Spec(
+                f"MOD-16S-{module_no + 300:04d}",
+                "MOD-16S",
+                "16S Battery Module",
+                "C",
+                module_time,
+                procedure="Module EOL test",
+                minutes=25,
+                station="Module Line 1",
+                user="Aylin Demir",
+            ),
+            rack,
+        )
+        board(
+            f"PCB-MCB-{module_no + 870:04d}",
+            "PCB-MCB",
+            "Module Controller Board",
+            "E",
+            module_time - timedelta(hours=20),
+            module,
+        )
+        for index in range(16):
+            cell(
+                (module_no - 1) * 16 + index + 1,
+                module_time - timedelta(days=1),
+                "CELL-LOT-2602",
+                module,
+            )
+
+    # The auxiliary pack: another product, cells of the shared lot.
+    a0 = T0 + timedelta(days=4)
+    aux = add(
+        Spec(
+            SECOND_PRODUCT,
+            "AUX-12V4S",
+            "12 V Auxiliary Pack",
+            "A",
+            a0 + timedelta(hours=6),
+            procedure="Aux pack EOL test",
+            minutes=12,
+            station="Aux Line",
+            user="Jonas Weber",
+        )
+    )
+    board("PCB-AUX-0091", "PCB-BMS-4S", "4S Protection Board", "B", a0, aux)
+    for number in range(201, 205):
+        cell(number, a0 - timedelta(days=1), SHARED_CELL_LOT, aux)
+
+    # The spare module: on the shelf, its EOL test errored first; one cell failed grading.
+    spare = add(
+        Spec(
+            SPARE_MODULE,
+            "MOD-16S",
+            "16S Battery Module",
+            "C",
+            a0 + timedelta(days=1),
+            outcome="ERROR",
+            procedure="Module EOL test",
+            minutes=25,
+            station="Module Line 1",
+            user="Aylin Demir",
+        )
+    )
+    board("PCB-MCB-0890", "PCB-MCB", "Module Controller Board", "E", a0, spare)
+    for number in range(205, 221):
+        cell(
+            number,
+            a0 - timedelta(days=1),
+            SHARED_CELL_LOT,
+            spare,
+            "FAIL" if number == 211 else "PASS",
+        )
+    return [_record(spec, specs) for spec in specs.values()]
+
+
+def _ended(units: dict[str, dict[str, Any]], serial: str) -> datetime:
+    """When `serial`'s creating run ended."""
+    return datetime.fromisoformat(units[serial]["created_during"]["ended_at"])
+
+
+def factory_runs() -> list[dict[str, Any]]:
+    """The whole test history of `demo_data()`'s units: each unit's creating run, then retests
+    and reworks (`REWORKED`, `LATEST_FAILED`, the golden rack's periodic checks)."""
+    units = {unit["serial_number"]: unit for unit in [*factory(), *factory_extras()]}
+
+    def after(
+        serial: str,
+        hours: float,
+        outcome: str,
+        procedure: str,
+        minutes: float,
+        station: str | None,
+        user: str | None = None,
+    ) -> Retest:
+        return Retest(
+            serial,
+            _ended(units, serial) + timedelta(hours=hours),
+            outcome,
+            procedure,
+            minutes,
+            station,
+            user,
+        )
+
+    retests = [
+        # ESS-R48-0007's contactor board: ERROR at ICT, connector reflowed, passed.
+        after("PCB-CTR-1180", 3, "PASS", "ICT + flash", 4, "ICT Station 3", "Jonas Weber"),
+        # A cell whose grading timed out, regraded before module 2 was built.
+        after("CELL-21700-C-0118", 1, "PASS", "Cell grading (OCV/IR)", 2, "Cell Grader 2"),
+        # The rack commissioned on site; a week later module 3 fails its retest (cell 0142).
+        after("ESS-R48-0007", 24 * 7, "PASS", "Rack commissioning", 30, None, "Maria Keller"),
+        after(
+            LATEST_FAILED, 24 * 12, "FAIL", "Module EOL test", 25, "Module Line 1", "Aylin Demir"
+        ),
+        # The spare module: EOL test errored (fixture contact), passed on retest.
+        after(SPARE_MODULE, 0.75, "PASS", "Module EOL test", 25, "Module Line 1", "Aylin Demir"),
+        # A spare-module cell that failed grading, was re-formed and passed.
+        after("CELL-21700-C-0211", 2, "PASS", "Cell re-formation", 240, "Formation Rack 4"),
+        after("CELL-21700-C-0211", 6.5, "PASS", "Cell grading (OCV/IR)", 2, "Cell Grader 2"),
+        # The golden rack's periodic verifications.
+        after(GOLDEN_RACK, 24 * 14, "PASS", "Golden sample verification", 45, "EOL Station 2"),
+        after(GOLDEN_RACK, 24 * 27, "PASS", "Golden sample verification", 45, "EOL Station 2"),
+    ]
+    return histories(units.values(), retests)
+
+
+def demo_data() -> Dataset:
+    """Everything the demo serves: `factory()`, `factory_extras()` and `factory_runs()`."""
+    return Dataset([*factory(), *factory_extras()], factory_runs())
+
+
+# --------------------------------------------------------------------------- traction pack
+
+
+TRACTION_PACK = "PACK-75K-0001"
+
+
+def traction_pack(modules: int = 16, cells_per_module: int = 444, *, seed: int = 75) -> Dataset:
+    """A 75 kWh traction pack with run histories: the pack, its BMS, `modules` modules of
+    `cells_per_module` 18650 cells (6S74P), each with two to four runs; 7,122 units by default.
+
+    Cells: formation (creates the unit), grading, incoming inspection; about 1 in 80 fails
+    grading, is re-formed and regraded, and about 1 in 300 fails its incoming inspection
+    (its latest run). Modules: assembly test and EOL test, one errored then passed, one failed
+    then passed after rework. Deterministic for a given `seed`.
+    """
+    rng = random.Random(seed)
+    t0 = datetime(2026, 4, 1, 6, 0, tzinfo=UTC)
+    specs: dict[str, Spec] = {}
+    retests: list[Retest] = []
+    pack_time = t0 + timedelta(days=30)
+    specs[TRACTION_PACK] = Spec(
+        TRACTION_PACK,
+        "PACK-75KWH",
+        "75 kWh Traction Pack",
+        "A",
+        pack_time,
+        procedure="Pack EOL test",
+        minutes=55,
+        station="Pack EOL 1",
+        user="Lena Vogt",
+        metadata={"capacity_kwh": 76.7, "configuration": "96S74P"},
+    )
+    bms = "BMS-TP-0001"
+    specs[bms] = Spec(
+        bms,
+        "BMS-TP-MASTER",
+        "Pack BMS Master",
+        "C",
+        pack_time - timedelta(days=2),
+        procedure="ICT + flash",
+        minutes=6,
+        station="ICT Station 1",
+        batch="PCBA-2026-W14",
+    )
+    _link(specs, TRACTION_PACK, bms)
+    retests.append(
+        Retest(bms, pack_time - timedelta(days=1), "PASS", "BMS functional test", 15, "BMS Line 2")
+    )
+    retests.append(
+        Retest(TRACTION_PACK, pack_time + timedelta(hours=2), "PASS", "Hipot", 10, "Pack EOL 1")
+    )
+    number = 0
+    for module_no in range(1, modules + 1):
+        module = f"MOD-6S74P-{module_no:04d}"
+        module_time = t0 + timedelta(days=20, hours=3 * module_no)
+        specs[module] = Spec(
+            module,
+            "MOD-6S74P",
+            "6S74P Module",
+            "B",
+            module_time,
+            procedure="Module assembly test",
+            minutes=20,
+            station=f"Module Line {1 + module_no % 2}",
+            user="Aylin Demir",
+        )
+        _link(specs, TRACTION_PACK, module)
+        eol = module_time + timedelta(hours=1)
+        if module_no == 5:
+            retests.append(Retest(module, eol, "ERROR", "Module EOL test", 30, "Module EOL 1"))
+            eol += timedelta(hours=1)
+        elif module_no == 11:
+            retests.append(Retest(module, eol, "FAIL", "Module EOL test", 30, "Module EOL 1"))
+            eol += timedelta(days=1)  # a busbar weld redone
+        retests.append(Retest(module, eol, "PASS", "Module EOL test", 30, "Module EOL 1"))
+        for _ in range(cells_per_module):
+            number += 1
+            serial = f"CELL-18650-{number:06d}"
+            formed = t0 + timedelta(seconds=97 * number)
+            specs[serial] = Spec(
+                serial,
+                "CELL-18650",
+                "18650 Li-ion Cell 3 Ah",
+                "B",
+                formed,
+                procedure="Formation",
+                minutes=180,
+                station="Formation Rack 1",
+                batch=f"CELL-LOT-T{1 + (number - 1) // 1000:02d}",
+            )
+            _link(specs, module, serial)
+            graded = formed + timedelta(hours=20)
+            if rng.random() < 1 / 80:
+                retests.append(
+                    Retest(serial, graded, "FAIL", "Cell grading (OCV/IR)", 2, "Cell Grader 1")
+                )
+                retests.append(
+                    Retest(
+                        serial,
+                        graded + timedelta(hours=1),
+                        "PASS",
+                        "Cell re-formation",
+                        240,
+                        "Formation Rack 2",
+                    )
+                )
+                graded += timedelta(hours=6)
+            retests.append(
+                Retest(serial, graded, "PASS", "Cell grading (OCV/IR)", 2, "Cell Grader 1")
+            )
+            inspection = "FAIL" if rng.random() < 1 / 300 else "PASS"
+            retests.append(
+                Retest(
+                    serial,
+                    module_time - timedelta(hours=2),
+                    inspection,
+                    "Incoming inspection",
+                    1,
+                    "Module Line 1",
+                )
+            )
+    units = [_record(spec, specs) for spec in specs.values()]
+    return Dataset(units, histories(units, retests))
