@@ -280,3 +280,231 @@ def test_each_field_missing_or_null_in_turn(how: str, path: Path) -> None:
     expected = official_facts(body)  # the official client accepts each of these
     assert our_facts(body) == expected
     assert read_unit(body).warnings == ()  # nothing the client allows is worth a warning
+
+
+# --------------------------------------------------------------------------- list endpoints
+#
+# The same differential test for the items of `GET /v2/units` and `GET /v2/runs`: whatever the
+# official `UnitListData` / `RunListData` accept, `genealogy.models.ListedUnit` / `ListedRun`
+# accept, with the same facts a crawl reads from them (no repair loop here: the models alone).
+
+from tofupilot.v2.models.run_listop import RunListData, RunListResponse  # noqa: E402
+from tofupilot.v2.models.unit_listop import UnitListData, UnitListResponse  # noqa: E402
+
+from genealogy.models import ListedRun, ListedUnit, RunPage, UnitPage  # noqa: E402
+
+UNIT_ITEM_SCHEMA = _without_unset(UnitListData.model_json_schema())
+RUN_ITEM_SCHEMA = _without_unset(RunListData.model_json_schema())
+UNIT_PAGE_SCHEMA = _without_unset(UnitListResponse.model_json_schema())
+RUN_PAGE_SCHEMA = _without_unset(RunListResponse.model_json_schema())
+
+
+def official_unit_item_facts(body: dict[str, Any]) -> dict[str, Any]:
+    item = UnitListData.model_validate(body)
+    parent, last_run = item.parent or None, item.last_run or None
+    return {
+        "serial": item.serial_number,
+        "parent": parent.serial_number if parent else None,
+        "children": [child.serial_number for child in item.children],
+        "part": item.part.number,
+        "revision": item.part.revision.number,
+        "last_outcome": last_run.outcome if last_run else None,
+    }
+
+
+def our_unit_item_facts(body: dict[str, Any]) -> dict[str, Any]:
+    item = ListedUnit.model_validate(body)
+    return {
+        "serial": item.serial_number,
+        "parent": item.parent.serial_number if item.parent else None,
+        "children": [child.serial_number for child in item.children],
+        "part": item.part.number,
+        "revision": item.part.revision.number,
+        "last_outcome": item.last_run.outcome if item.last_run else None,
+    }
+
+
+def official_run_item_facts(body: dict[str, Any]) -> dict[str, Any]:
+    run = RunListData.model_validate(body)
+    return {
+        "id": run.id,
+        "outcome": run.outcome,
+        "serial": run.unit.serial_number,
+        "started_at": run.started_at,
+    }
+
+
+def our_run_item_facts(body: dict[str, Any]) -> dict[str, Any]:
+    run = ListedRun.model_validate(body)
+    return {
+        "id": run.id,
+        "outcome": run.outcome,
+        "serial": run.unit.serial_number,
+        "started_at": run.started_at,
+    }
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(bodies(UNIT_ITEM_SCHEMA, UNIT_ITEM_SCHEMA["$defs"]))
+def test_every_unit_list_item_the_official_schema_allows_reads_the_same(
+    body: dict[str, Any],
+) -> None:
+    body = json.loads(json.dumps(body))
+    assert our_unit_item_facts(body) == official_unit_item_facts(body)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(bodies(RUN_ITEM_SCHEMA, RUN_ITEM_SCHEMA["$defs"]))
+def test_every_run_list_item_the_official_schema_allows_reads_the_same(
+    body: dict[str, Any],
+) -> None:
+    body = json.loads(json.dumps(body))
+    assert our_run_item_facts(body) == official_run_item_facts(body)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    bodies(UNIT_PAGE_SCHEMA, UNIT_PAGE_SCHEMA["$defs"]),
+    bodies(RUN_PAGE_SCHEMA, RUN_PAGE_SCHEMA["$defs"]),
+)
+def test_every_page_the_official_schema_allows_reads_the_same(
+    units: dict[str, Any], runs: dict[str, Any]
+) -> None:
+    units, runs = json.loads(json.dumps(units)), json.loads(json.dumps(runs))
+    official_units, our_units = (
+        UnitListResponse.model_validate(units),
+        UnitPage.model_validate(units),
+    )
+    assert [u.serial_number for u in our_units.data] == [
+        u.serial_number for u in official_units.data
+    ]
+    assert (our_units.meta.has_more, our_units.meta.next_cursor) == (
+        official_units.meta.has_more,
+        official_units.meta.next_cursor,
+    )
+    official_runs, our_runs = RunListResponse.model_validate(runs), RunPage.model_validate(runs)
+    assert [r.id for r in our_runs.data] == [r.id for r in official_runs.data]
+    assert (our_runs.meta.has_more, our_runs.meta.next_cursor) == (
+        official_runs.meta.has_more,
+        official_runs.meta.next_cursor,
+    )
+
+
+_REVISION = {"id": "r", "number": "B"}
+_PART = {"id": "p-1", "number": "PCB-1", "name": "Board", "revision": _REVISION}
+
+FULL_UNIT_ITEM: dict[str, Any] = {
+    "id": "u-1",
+    "serial_number": "SN-0001",
+    "created_at": "2026-01-15T10:30:00Z",
+    "sample": "golden",
+    "part": _PART,
+    "children": [{"id": "u-2", "serial_number": "CELL-0001"}],
+    "created_by_user": {"id": "user-1", "name": "Ada"},
+    "created_by_station": {"id": "st-1", "name": "Station 1"},
+    "batch": {"id": "b-1", "number": "LOT-7"},
+    "parent": {"id": "u-0", "serial_number": "MOD-0001"},
+    "last_run": {
+        "id": "run-9",
+        "outcome": "FAIL",
+        "started_at": "2026-02-01T08:00:00Z",
+        "ended_at": "2026-02-01T08:05:00Z",
+        "procedure": {"id": "proc-1", "name": "EOL test"},
+    },
+    "metadata": {"fw": "1.2.3", "temp": 21.5, "ok": True},
+}
+
+FULL_RUN_ITEM: dict[str, Any] = {
+    "id": "run-1",
+    "created_at": "2026-01-15T10:20:00Z",
+    "started_at": "2026-01-15T10:25:00Z",
+    "ended_at": "2026-01-15T10:30:00Z",
+    "duration": "PT5M",
+    "outcome": "PASS",
+    "execution_id": "exec-1",
+    "slot_key": "slot-a",
+    "slot_name": "Slot A",
+    "procedure": {"id": "proc-1", "name": "EOL test", "version": {"id": "v-1", "tag": "1.4.0"}},
+    "unit": {
+        "id": "u-1",
+        "serial_number": "SN-0001",
+        "sample": None,
+        "part": _PART,
+        "batch": {"id": "b-1", "number": "LOT-7"},
+    },
+    "docstring": "End-of-line test",
+    "created_by_user": {"id": "user-1", "name": "Ada", "email": "ada@example.com"},
+    "created_by_station": {"id": "st-1", "name": "Station 1"},
+    "operated_by": {"id": "op-1", "name": "Bo", "email": "bo@example.com"},
+    "metadata": {"fixture": "F-12"},
+    "sequences": [
+        {
+            "id": "seq-1",
+            "path": "main/voltage",
+            "key": "voltage",
+            "parent_path": "main",
+            "name": "Voltage",
+            "source": "script",
+            "outcome": "PASS",
+            "started_at": "2026-01-15T10:25:00Z",
+            "ended_at": "2026-01-15T10:26:00Z",
+            "duration": "PT1M",
+        }
+    ],
+}
+
+UNIT_ITEM_VARIANTS = sorted(set(_variants(UnitListData, ())))
+RUN_ITEM_VARIANTS = sorted(set(_variants(RunListData, ())))
+
+
+def test_the_walk_finds_the_list_fields_the_reference_names() -> None:
+    unit_names = {".".join(map(str, path)) for _, path in UNIT_ITEM_VARIANTS}
+    assert {
+        "sample",
+        "parent",
+        "batch",
+        "created_by_user",
+        "created_by_user.name",
+        "created_by_station",
+        "last_run",
+        "last_run.ended_at",
+        "last_run.procedure",
+        "metadata",
+    } <= unit_names
+    run_names = {".".join(map(str, path)) for _, path in RUN_ITEM_VARIANTS}
+    assert {
+        "execution_id",
+        "slot_key",
+        "slot_name",
+        "procedure.version",
+        "unit.sample",
+        "unit.batch",
+        "docstring",
+        "created_by_user.email",
+        "operated_by.id",
+        "metadata",
+        "sequences",
+        "sequences.0.parent_path",
+    } <= run_names
+
+
+def test_the_full_list_items_are_what_the_official_client_reads() -> None:
+    assert our_unit_item_facts(FULL_UNIT_ITEM) == official_unit_item_facts(FULL_UNIT_ITEM)
+    assert our_run_item_facts(FULL_RUN_ITEM) == official_run_item_facts(FULL_RUN_ITEM)
+    # every field the official models declare is in the full items, so each variant bites
+    for model, full in ((UnitListData, FULL_UNIT_ITEM), (RunListData, FULL_RUN_ITEM)):
+        assert set(model.model_fields) == set(full)
+
+
+@pytest.mark.parametrize(("how", "path"), UNIT_ITEM_VARIANTS, ids=lambda v: str(v))
+def test_each_unit_list_field_missing_or_null_in_turn(how: str, path: Path) -> None:
+    body = _changed(FULL_UNIT_ITEM, how, path)
+    assert body is not None
+    assert our_unit_item_facts(body) == official_unit_item_facts(body)
+
+
+@pytest.mark.parametrize(("how", "path"), RUN_ITEM_VARIANTS, ids=lambda v: str(v))
+def test_each_run_list_field_missing_or_null_in_turn(how: str, path: Path) -> None:
+    body = _changed(FULL_RUN_ITEM, how, path)
+    assert body is not None
+    assert our_run_item_facts(body) == official_run_item_facts(body)
