@@ -41,7 +41,7 @@ import re
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -71,9 +71,10 @@ OUTCOMES = ("PASS", "FAIL", "ERROR", "TIMEOUT", "ABORTED")
 
 @dataclass
 class Fault:
-    """A scripted misbehaviour for requests of one serial number.
+    """A scripted misbehaviour for requests of one serial number (`server.faults[serial]`) or
+    of one list endpoint (`server.list_faults["units"]` or `["runs"]`).
 
-    `times` requests get it (None: every request); after that the unit is served normally.
+    `times` requests get it (None: every request); after that they are served normally.
     """
 
     status: int = 503
@@ -167,8 +168,8 @@ class LocalTofuPilot:
         """Requests of the unit endpoint, by serial number as requested."""
         self.endpoint_requests: Counter[str] = Counter()
         """Requests by endpoint: `"unit"`, `"units"`, `"runs"`."""
-        self.list_queries: list[tuple[str, dict[str, list[str]]]] = []
-        """Each well-formed list request's endpoint and parameters, in arrival order."""
+        self.list_queries: deque[tuple[str, dict[str, list[str]]]] = deque(maxlen=10_000)
+        """The latest well-formed list requests' endpoint and parameters, in arrival order."""
         self._lock = threading.Lock()
         self._window = (0, 0)  # (second, requests in it) for the rate limit
         self._stopping = threading.Event()

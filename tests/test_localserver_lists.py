@@ -567,7 +567,7 @@ def test_requests_are_counted_per_endpoint(client: httpx.Client, demo: LocalTofu
     assert demo.endpoint_requests == Counter({"units": 2, "runs": 1, "unit": 1})
     assert demo.requests == Counter({"ESS-R48-0007": 1})  # the unit endpoint, by serial
     assert demo.total_requests == 4
-    assert demo.list_queries == [
+    assert list(demo.list_queries) == [
         ("units", {"serial_numbers": ["A", "B"]}),
         ("units", {"limit": ["0"]}),
         ("runs", {}),
