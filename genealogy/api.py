@@ -69,6 +69,9 @@ def crawl_options(
     retries: int = 4,
     timeout: float = 30.0,
     rate: float | None = None,
+    deadline: float | None = None,
+    via: Literal["auto", "list", "get"] = "auto",
+    history: bool = True,
 ) -> CrawlOptions:
     """The library's options as one object; the key and base URL default to the environment
     (`TOFUPILOT_API_KEY`, `TOFUPILOT_URL`) as in the official client."""
@@ -95,6 +98,9 @@ def crawl_options(
         retries=retries,
         timeout=timeout,
         rate=rate,
+        deadline=deadline,
+        via=via,
+        history=history,
         cache_path=cache_path,
         max_age=max_age,
         refresh=refresh,
@@ -109,7 +115,11 @@ def crawl(serial: str, **options: Any) -> nx.DiGraph:
     `TOFUPILOT_URL` and `TOFUPILOT_API_KEY` environment variables), `direction` ("both",
     "up": what contains the unit, "down": what it is made of), `max_depth`, `max_units`
     (default 500,000), `concurrency` (16), `cache` (None: no cache; True: the user cache
-    folder; or a file path), `max_age`, `refresh`, `offline`, `retries`, `timeout`, `rate`.
+    folder; or a file path), `max_age`, `refresh`, `offline`, `retries`, `timeout`, `rate`,
+    `deadline` (seconds for the whole crawl), `via` ("auto": whole levels through the list
+    endpoint, or one unit per request when the server has none; "list"; "get": one unit per
+    request, which alone gives each unit's creating run) and `history` (fetch every unit's
+    run history: `runs`, `run_count`, `latest_outcome`; default True).
 
     Works where an event loop already runs (Jupyter). Units that cannot be fetched are in
     the graph with `status` and `reason`; raises `StartNotFound`, `StartUnreachable`,

@@ -142,16 +142,7 @@ class Crawler:
         """The start unit alone first: a bad key or a wrong serial fails after one request."""
         state = self._schedule(start, 0, None, count_only=True)
         await self._visit(state)
-        if state.status is Status.NOT_FOUND:
-            raise StartNotFound(
-                f"Unit {start!r} was not found ({state.reason}): check the serial number "
-                "and that the API key's organisation owns it."
-            )
-        if state.status is Status.ERROR:
-            raise StartUnreachable(
-                f"Could not fetch the start unit {start!r}: {state.reason}. "
-                "Check the base URL and the network, or retry later."
-            )
+        check_start(state, start)
 
     async def _work(self) -> None:
         while True:
@@ -251,6 +242,20 @@ class Crawler:
         for state in self.units.values():
             if state.status is Status.UNEXPLORED and state.reason is None:
                 state.reason = "crawl interrupted before it was fetched"
+
+
+def check_start(state: UnitState, start: str) -> None:
+    """Raise when the start unit cannot be crawled from: nothing else is worth fetching."""
+    if state.status is Status.NOT_FOUND:
+        raise StartNotFound(
+            f"Unit {start!r} was not found ({state.reason}): check the serial number "
+            "and that the API key's organisation owns it."
+        )
+    if state.status is Status.ERROR:
+        raise StartUnreachable(
+            f"Could not fetch the start unit {start!r}: {state.reason}. "
+            "Check the base URL and the network, or retry later."
+        )
 
 
 async def crawl(

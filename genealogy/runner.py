@@ -7,15 +7,21 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 from genealogy.config import DEFAULT_BASE_URL
 from genealogy.crawler import Crawler, CrawlResult, Direction, Limits
 from genealogy.errors import StartUnreachable
+from genealogy.levels import LevelCrawler, add_histories
 from genealogy.loop import run_sync
+from genealogy.nodes import Status
 from genealogy.perf import paused_gc
 from genealogy.sources import Counters, UnitSource
 from genealogy.sources.cache import CachedSource, CacheUnavailable, UnitCache
 from genealogy.sources.http import HttpSettings, HttpSource
+from genealogy.sources.listing import ListEndpointsMissing, ListSource
+
+Via = Literal["auto", "list", "get"]
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +46,25 @@ class CrawlOptions:
     refresh: bool = False
     offline: bool = False
     keep_units: bool = False  # also keep each pydantic record in the result (more memory)
+    via: Via = "get"
+    """`get`: one `GET /v2/units/{serial}` per unit (it alone gives the creating run);
+    `list`: whole levels through `GET /v2/units?serial_numbers=...`; `auto`: the list
+    endpoint, or per unit when the server has none. The command line and `genealogy.crawl`
+    use `auto`; this object, used inside the library and its tests, defaults to `get`."""
+    history: bool = False
+    """Also fetch every unit's run history (`GET /v2/runs`); on by default in the command
+    line and `genealogy.crawl`."""
+
+
+@dataclass(frozen=True)
+class Sources:
+    units: UnitSource  # one unit per request
+    listing: ListSource  # many units, or their run histories, per request
 
 
 @contextlib.asynccontextmanager
-async def open_source(options: CrawlOptions, counters: Counters) -> AsyncIterator[UnitSource]:
-    """The source stack the options ask for: HTTP, cache in front of HTTP, or cache alone."""
+async def open_sources(options: CrawlOptions, counters: Counters) -> AsyncIterator[Sources]:
+    """The source stacks the options ask for: HTTP, cache in front of HTTP, or cache alone."""
     async with contextlib.AsyncExitStack() as stack:
         http: HttpSource | None = None
         if not options.offline:
@@ -61,7 +81,7 @@ async def open_source(options: CrawlOptions, counters: Counters) -> AsyncIterato
         if options.cache_path is None:
             if http is None:
                 raise ValueError("offline crawling needs a cache_path")
-            yield http
+            yield Sources(http, ListSource(http, options.base_url, counters=counters))
             return
         try:
             cache = stack.enter_context(UnitCache(options.cache_path))
@@ -69,15 +89,16 @@ async def open_source(options: CrawlOptions, counters: Counters) -> AsyncIterato
             if http is None:
                 raise StartUnreachable(f"{exc}; an offline crawl has nothing to read.") from exc
             log.warning("%s: continuing without the cache", exc)
-            yield http
+            yield Sources(http, ListSource(http, options.base_url, counters=counters))
             return
-        yield CachedSource(
-            cache,
-            options.base_url,
-            http,
-            max_age=options.max_age,
-            refresh=options.refresh,
-            counters=counters,
+        freshness: dict[str, Any] = {
+            "max_age": options.max_age,
+            "refresh": options.refresh,
+            "counters": counters,
+        }
+        yield Sources(
+            CachedSource(cache, options.base_url, http, **freshness),
+            ListSource(http, options.base_url, cache=cache, **freshness),
         )
 
 
@@ -91,9 +112,32 @@ async def crawl_async(
     """Crawl on the running event loop; `started` receives the crawler, so a caller can still
     read what it learned when the crawl is cancelled."""
     counters = counters or Counters()
-    async with open_source(options, counters) as source:
+    started = started if started is not None else []
+    async with open_sources(options, counters) as sources:
+        if options.via != "get":
+            levels = LevelCrawler(
+                sources.listing,
+                history=options.history,
+                direction=options.direction,
+                limits=options.limits,
+                counters=counters,
+                on_progress=on_progress,
+            )
+            started.append(levels)
+            try:
+                return await levels.crawl(start)
+            except ListEndpointsMissing as missing:
+                if options.via == "list":
+                    raise StartUnreachable(
+                        f"The server has no list endpoints ({missing}): crawl one unit per "
+                        "request instead."
+                    ) from missing
+                log.warning(
+                    "the server has no list endpoints (%s): fetching one unit per request",
+                    missing,
+                )
         crawler = Crawler(
-            source,
+            sources.units,
             direction=options.direction,
             limits=options.limits,
             concurrency=options.concurrency,
@@ -101,9 +145,12 @@ async def crawl_async(
             on_progress=on_progress,
             keep_units=options.keep_units,
         )
-        if started is not None:
-            started.append(crawler)
-        return await crawler.crawl(start)
+        started.append(crawler)
+        result = await crawler.crawl(start)
+        if options.history and options.via == "get":
+            fetched = [state for state in result.units.values() if state.status is Status.OK]
+            await add_histories(sources.listing, fetched)
+        return result
 
 
 def run_crawl(
@@ -125,11 +172,11 @@ def run_crawl(
         with paused_gc():
             run_sync(main)
     except KeyboardInterrupt:
-        result = crawlers[0].result if crawlers else None
+        result = crawlers[-1].result if crawlers else None
         if result is None:
             raise
         result.interrupted = True
         return result
-    result = crawlers[0].result
+    result = crawlers[-1].result
     assert result is not None, "a finished crawl always has a result"
     return result

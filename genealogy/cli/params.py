@@ -144,6 +144,8 @@ class Connection:
     timeout: float
     rate: float | None
     deadline: float | None
+    via: Literal["auto", "list", "get"]
+    history: bool
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,8 @@ class CrawlArgs:
             timeout=self.connection.timeout,
             rate=self.connection.rate,
             deadline=self.connection.deadline,
+            via=self.connection.via,
+            history=self.connection.history,
             cache_path=self.caching.path,
             max_age=self.caching.max_age,
             refresh=self.caching.refresh,
@@ -218,6 +222,8 @@ def _crawl_args(**values: Any) -> CrawlArgs:
             timeout=values["timeout"],
             rate=values["rate"],
             deadline=values["deadline"],
+            via=values["via"],
+            history=not values["no_history"],
         ),
         shape=Shape(
             direction="up" if values["up"] else "down" if values["down"] else "both",
@@ -299,6 +305,21 @@ crawl_arguments = grouped(
             "--rate",
             type=FiniteFloat(min=0.01),
             help="At most N requests per second (stay under your account's quota).",
+        ),
+        click.option(
+            "--via",
+            type=click.Choice(["auto", "list", "get"]),
+            default="get",
+            show_default=True,
+            help="auto: whole levels of the assembly per request through the list endpoint "
+            "(one request per unit if the server has none); get: one request per unit, "
+            "which alone gives each unit's creating run.",
+        ),
+        click.option(
+            "--no-history",
+            is_flag=True,
+            help="Do not fetch the units' run histories (GET /v2/runs): colours, filters and "
+            "findings then use the latest run the list gives, or the creating run.",
         ),
         click.option(
             "--deadline",

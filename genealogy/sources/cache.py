@@ -22,6 +22,7 @@ import sqlite3
 import stat
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -106,10 +107,24 @@ class UnitCache:
         """The cached answer, if there is one younger than `max_age` seconds (any age if None).
 
         Any row that cannot be read back exactly as it was stored is a miss."""
+        row = self.lookup_row(base_url, serial, max_age)
+        if row is None:
+            return None
+        if row.status == "not_found":
+            return NotFound(row.reason or "not found")
+        try:
+            unit = Unit.model_validate_json(row.record or "")
+        except (pydantic.ValidationError, ValueError, RecursionError):
+            return None  # damaged, or nested beyond reason: fetch it again
+        return Fetched(unit, cached=True, warnings=row.warnings)
+
+    def lookup_row(self, key: str, serial: str, max_age: float | None) -> CachedRow | None:
+        """The row stored under `key` (a base URL, or a base URL and `#` the kind of record a
+        list endpoint gives) and `serial`, if fresh and plausible; its record unparsed."""
         row = self._db.execute(
             "SELECT status, record, reason, warnings, fetched_at FROM units "
             "WHERE base_url=? AND serial=?",
-            (_normalise(base_url), fold(serial)),
+            (_normalise(key), fold(serial)),
         ).fetchone()
         if row is None:
             return None
@@ -117,29 +132,50 @@ class UnitCache:
         if not isinstance(fetched_at, int | float) or not _fresh(fetched_at, max_age):
             return None
         if status == "not_found":
-            return NotFound(reason if isinstance(reason, str) and reason else "not found")
+            return CachedRow(status, None, reason if isinstance(reason, str) else None, ())
         if status != "ok" or not isinstance(record, str):
             return None
         try:
-            unit = Unit.model_validate_json(record)
             kept = tuple(str(w) for w in json.loads(warnings)) if warnings else ()
-        except (pydantic.ValidationError, ValueError, TypeError, RecursionError):
-            return None  # damaged, or nested beyond reason: fetch it again
-        return Fetched(unit, cached=True, warnings=kept)
+        except (ValueError, TypeError, RecursionError):
+            return None
+        return CachedRow(status, record, None, kept)
 
-    def store(self, base_url: str, serial: str, outcome: Fetched | NotFound) -> None:
-        values: tuple[str, str | None, str | None, str | None]
-        if isinstance(outcome, Fetched):
-            record = outcome.unit.model_dump_json()
-            warnings = json.dumps(list(outcome.warnings)) if outcome.warnings else None
-            values = ("ok", record, None, warnings)
-        else:
-            values = ("not_found", None, outcome.reason, None)
+    def store_row(
+        self,
+        key: str,
+        serial: str,
+        record: str | None,
+        reason: str | None = None,
+        warnings: tuple[str, ...] = (),
+    ) -> None:
+        """Store `record` (JSON text), or the fact that `serial` was not found (`reason`)."""
+        values = ("ok", record, None) if record is not None else ("not_found", None, reason)
         with self._db:  # commits, or rolls back on error
             self._db.execute(
                 "INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (_normalise(base_url), fold(serial), *values, time.time()),
+                (
+                    _normalise(key),
+                    fold(serial),
+                    *values,
+                    json.dumps(list(warnings)) if warnings else None,
+                    time.time(),
+                ),
             )
+
+    def store(self, base_url: str, serial: str, outcome: Fetched | NotFound) -> None:
+        if isinstance(outcome, Fetched):
+            self.store_row(base_url, serial, outcome.unit.model_dump_json(), None, outcome.warnings)
+        else:
+            self.store_row(base_url, serial, None, outcome.reason)
+
+
+@dataclass(frozen=True, slots=True)
+class CachedRow:
+    status: str  # "ok" or "not_found"
+    record: str | None  # the record's JSON text when ok
+    reason: str | None  # why it was not found
+    warnings: tuple[str, ...]
 
 
 def _fresh(fetched_at: float, max_age: float | None) -> bool:

@@ -1,0 +1,291 @@
+"""The list endpoints as a source: many units, or many units' run histories, per request.
+
+`GET /v2/units?serial_numbers=A&serial_numbers=B...` answers up to 100 units per page with
+their parent, children and latest run; `GET /v2/runs?serial_numbers=...` their whole test
+history. Serials go in chunks of at most 100 whose URL stays under 8 KB (`chunk_serials`);
+chunks run concurrently, bounded by the HTTP source's own limit on requests in flight, and
+each follows `next_cursor` while `has_more` is true. A serial asked for and absent from the
+answer is `NotFound`; a chunk whose request failed fails each of its serials with the reason.
+
+A server without these endpoints answers the first request 404 or 400: `ListEndpointsMissing`
+is raised then, and the crawl falls back to one request per unit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pydantic
+
+from genealogy.matching import fold
+from genealogy.models import ListedRun, ListedUnit, PageMeta
+from genealogy.records import summarise
+from genealogy.sources import Counters, Failed, JsonFailed, NotFound
+from genealogy.sources.cache import UnitCache
+from genealogy.sources.http import HttpSource, chunk_serials
+
+UNITS_PATH = "/v2/units"
+RUNS_PATH = "/v2/runs"
+PAGE_LIMIT = 100
+MISSING_ENDPOINT = frozenset({400, 404, 405, 501})
+"""What a server without a list endpoint answers its first request."""
+MAX_PAGES = 10_000
+"""Pages followed for one chunk at most: a server whose cursor never ends cannot loop us."""
+
+
+class ListEndpointsMissing(Exception):
+    """The server has no list endpoints (404 or 400 on the first list request)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A unit as the list endpoint gives it."""
+
+    item: ListedUnit
+    cached: bool = False
+    warnings: tuple[str, ...] = ()
+
+
+ListOutcome = Listed | NotFound | Failed
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """A unit's runs, oldest first."""
+
+    runs: tuple[ListedRun, ...]
+
+
+HistoryOutcome = History | Failed
+
+
+class ListSource:
+    """Units and run histories through the list endpoints, with the cache in front when given.
+
+    Cache rows are kept apart from the per-unit records by their key: the base URL followed
+    by `#listed` or `#runs`.
+    """
+
+    def __init__(
+        self,
+        http: HttpSource | None,
+        base_url: str,
+        *,
+        cache: UnitCache | None = None,
+        max_age: float | None = None,
+        refresh: bool = False,
+        counters: Counters | None = None,
+    ) -> None:
+        self.http = http
+        self.base_url = base_url
+        self.cache = cache
+        self.max_age = max_age if http is not None else None
+        self.refresh = refresh and http is not None
+        self.counters = counters or Counters()
+        self._checked: set[str] = set()  # the list endpoints known to exist
+
+    # -- units ------------------------------------------------------------------------------
+
+    async def units(self, serials: Sequence[str]) -> dict[str, ListOutcome]:
+        """Each serial's unit, keyed by `fold(serial)`."""
+        answers: dict[str, ListOutcome] = {}
+        wanted = []
+        for serial in dict.fromkeys(serials):
+            cached = self._cached_unit(serial)
+            if cached is not None:
+                answers[fold(serial)] = cached
+            else:
+                wanted.append(serial)
+        if wanted:
+            if self.http is None:
+                reason = "not in the cache (offline): crawl once online to fetch it"
+                answers.update({fold(s): Failed(reason) for s in wanted})
+            else:
+                answers.update(await self._fetch_units(self.http, wanted))
+        return answers
+
+    async def _fetch_units(self, http: HttpSource, serials: list[str]) -> dict[str, ListOutcome]:
+        params = [("limit", str(PAGE_LIMIT)), ("include_metadata", "true")]
+        split = chunk_serials(http.settings.base_url, UNITS_PATH, serials, params=params)
+        answers: dict[str, ListOutcome] = {
+            fold(serial): Failed(reason) for serial, reason in split.unrequestable.items()
+        }
+        pages = await self._all_pages(http, UNITS_PATH, split.chunks, params)
+        for chunk, (items, failure) in zip(split.chunks, pages, strict=True):
+            found: dict[str, ListOutcome] = {}
+            for raw in items:
+                read = _listed(raw)
+                if read is not None:
+                    found.setdefault(read[0], read[1])
+            for serial in chunk:
+                key = fold(serial)
+                if failure is not None:
+                    answers[key] = found.get(key, Failed(failure))
+                    continue
+                outcome = found.get(key) or NotFound("not in the list endpoint's answer")
+                answers[key] = outcome
+                self._store_unit(serial, outcome)
+        return answers
+
+    def _cached_unit(self, serial: str) -> ListOutcome | None:
+        if self.cache is None or self.refresh:
+            return None
+        row = self.cache.lookup_row(self._key("listed"), serial, self.max_age)
+        if row is None:
+            return None
+        if row.status == "not_found":
+            outcome: ListOutcome = NotFound(row.reason or "not found")
+        else:
+            try:
+                item = ListedUnit.model_validate_json(row.record or "")
+            except (pydantic.ValidationError, ValueError, RecursionError):
+                return None
+            outcome = Listed(item, cached=True, warnings=row.warnings)
+        self.counters.cache_hits += 1
+        return outcome
+
+    def _store_unit(self, serial: str, outcome: ListOutcome) -> None:
+        if self.cache is None:
+            return
+        if isinstance(outcome, Listed):
+            record = outcome.item.model_dump_json()
+            self.cache.store_row(self._key("listed"), serial, record, None, outcome.warnings)
+        elif isinstance(outcome, NotFound):
+            self.cache.store_row(self._key("listed"), serial, None, outcome.reason)
+
+    # -- run histories ----------------------------------------------------------------------
+
+    async def histories(self, serials: Sequence[str]) -> dict[str, HistoryOutcome]:
+        """Each serial's runs, oldest first, keyed by `fold(serial)`."""
+        answers: dict[str, HistoryOutcome] = {}
+        wanted = []
+        for serial in dict.fromkeys(serials):
+            cached = self._cached_history(serial)
+            if cached is not None:
+                answers[fold(serial)] = cached
+            else:
+                wanted.append(serial)
+        if not wanted:
+            return answers
+        if self.http is None:
+            return answers | {fold(s): Failed("not in the cache (offline)") for s in wanted}
+        http = self.http
+        params = [
+            ("limit", str(PAGE_LIMIT)),
+            ("sort_by", "started_at"),
+            ("sort_order", "asc"),
+        ]
+        split = chunk_serials(http.settings.base_url, RUNS_PATH, wanted, params=params)
+        answers.update({fold(s): Failed(reason) for s, reason in split.unrequestable.items()})
+        pages = await self._all_pages(http, RUNS_PATH, split.chunks, params)
+        for chunk, (items, failure) in zip(split.chunks, pages, strict=True):
+            runs: dict[str, list[ListedRun]] = {fold(serial): [] for serial in chunk}
+            for raw in items:
+                try:
+                    run = ListedRun.model_validate(raw)
+                except pydantic.ValidationError:
+                    continue  # a run without a readable id, outcome or unit tells nothing
+                runs.setdefault(fold(run.unit.serial_number), []).append(run)
+            for serial in chunk:
+                if failure is not None:
+                    answers[fold(serial)] = Failed(failure)
+                    continue
+                history = History(tuple(sorted(runs[fold(serial)], key=_run_order)))
+                answers[fold(serial)] = history
+                if self.cache is not None:
+                    record = json.dumps([run.model_dump(mode="json") for run in history.runs])
+                    self.cache.store_row(self._key("runs"), serial, record)
+        return answers
+
+    def _cached_history(self, serial: str) -> History | None:
+        if self.cache is None or self.refresh:
+            return None
+        row = self.cache.lookup_row(self._key("runs"), serial, self.max_age)
+        if row is None or row.record is None:
+            return None
+        try:
+            runs = tuple(ListedRun.model_validate(run) for run in json.loads(row.record))
+        except (pydantic.ValidationError, ValueError, TypeError, RecursionError):
+            return None
+        self.counters.cache_hits += 1
+        return History(runs)
+
+    # -- paging -----------------------------------------------------------------------------
+
+    async def _all_pages(
+        self, http: HttpSource, path: str, chunks: list[list[str]], params: list[tuple[str, str]]
+    ) -> list[tuple[list[Any], str | None]]:
+        """Every chunk's items, concurrently. The first chunk of a crawl goes alone: a server
+        without the endpoint is found out after one request, before a level's worth fail."""
+        first: list[tuple[list[Any], JsonFailed | None]] = []
+        if path not in self._checked and chunks:
+            items, failure = await self._pages(http, path, chunks[0], params)
+            if failure is not None and failure.status in MISSING_ENDPOINT and not items:
+                raise ListEndpointsMissing(f"GET {path}: {failure.reason}")
+            self._checked.add(path)
+            first.append((items, failure))
+        rest = await asyncio.gather(
+            *(self._pages(http, path, chunk, params) for chunk in chunks[len(first) :])
+        )
+        return [(items, failure.reason if failure else None) for items, failure in (*first, *rest)]
+
+    async def _pages(
+        self, http: HttpSource, path: str, chunk: list[str], params: list[tuple[str, str]]
+    ) -> tuple[list[Any], JsonFailed | None]:
+        """Every item of every page for one chunk, and why the paging stopped short (or None)."""
+        items: list[Any] = []
+        query = [*params, *(("serial_numbers", serial) for serial in chunk)]
+        cursor: int | None = None
+        for _ in range(MAX_PAGES):
+            answer = await http.get_json(
+                path, query if cursor is None else [*query, ("cursor", str(cursor))]
+            )
+            if isinstance(answer, JsonFailed):
+                return items, answer
+            data, meta = _page(answer.data)
+            if data is None or meta is None:
+                return items, JsonFailed("answered 200 but not a page of the list endpoint")
+            items.extend(data)
+            if not meta.has_more:
+                return items, None
+            if meta.next_cursor is None or (cursor is not None and meta.next_cursor <= cursor):
+                return items, JsonFailed("the list endpoint's cursor did not advance")
+            cursor = meta.next_cursor
+        return items, JsonFailed(f"the list endpoint kept paging past {MAX_PAGES} pages")
+
+    def _key(self, kind: str) -> str:
+        return f"{self.base_url.rstrip('/')}#{kind}"
+
+
+def _page(data: Any) -> tuple[list[Any] | None, PageMeta | None]:
+    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+        return None, None
+    try:
+        return data["data"], PageMeta.model_validate(data.get("meta"))
+    except pydantic.ValidationError:
+        return None, None
+
+
+def _listed(raw: Any) -> tuple[str, ListOutcome] | None:
+    """A list item as (`fold(serial)`, outcome); an item whose serial cannot be read is
+    dropped (its serial, asked for, then counts as absent)."""
+    serial = raw.get("serial_number") if isinstance(raw, dict) else None
+    if not isinstance(serial, str):
+        return None
+    try:
+        return fold(serial), Listed(ListedUnit.model_validate(raw))
+    except pydantic.ValidationError as exc:
+        return fold(serial), Failed(f"the list endpoint's item is not a unit: {_errors(exc)}")
+
+
+def _errors(exc: pydantic.ValidationError) -> str:
+    return summarise(list(exc.errors()))
+
+
+def _run_order(run: ListedRun) -> tuple[bool, str, str]:
+    started = run.started_at.isoformat() if run.started_at else ""
+    return (run.started_at is None, started, run.id)
