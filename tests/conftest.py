@@ -1,5 +1,11 @@
-"""Shared fixtures: a real local TofuPilot-compatible server on 127.0.0.1, stopped per test;
-headless Chromium for the browser tests (tests/browser.py).
+"""Shared fixtures and helpers: a real local TofuPilot-compatible server on 127.0.0.1, stopped
+per test; graphs built in memory for the query and renderer tests (`plant_graph`, `demo_graph`);
+crawling over HTTP (`crawl`), the command line (`run_cli`), and headless Chromium for the browser
+tests (tests/browser.py).
+
+Queries and renderers are tested on graphs `genealogy.from_records` builds: the crawl over an
+in-memory source, the graph a server would give, without one. What only a server gives (HTTP
+faults and their reasons, the 404 text, request counts, the cache) is tested over HTTP.
 
 Every test that uses the `chromium` or `browser_page` fixture is marked `browser` here, and
 Playwright is imported only when such a test runs: `pytest -m "not browser"` never imports it.
@@ -12,12 +18,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
-from genealogy.datasets import factory
+from genealogy.datasets import DEMO_START, factory
 from genealogy.localserver import LocalTofuPilot
+from genealogy.nodes import Status
 
 if TYPE_CHECKING:
+    import networkx as nx
+    from click.testing import Result
     from playwright.sync_api import Browser
 
+    from genealogy.crawler import CrawlResult
     from tests.browser import BrowserPage
 
 API_KEY = "test-key-5f0c2a9e"
@@ -45,6 +55,8 @@ def server(demo_units: list[dict[str, Any]]) -> Iterator[LocalTofuPilot]:
 
 
 ServerT = TypeVar("ServerT", bound=LocalTofuPilot)
+MakeServer = Callable[..., LocalTofuPilot]
+"""The type of the `make_server` fixture."""
 
 
 def server_starter(kind: type[ServerT]) -> Iterator[Callable[..., ServerT]]:
@@ -66,6 +78,74 @@ def server_starter(kind: type[ServerT]) -> Iterator[Callable[..., ServerT]]:
 def make_server() -> Iterator[Callable[..., LocalTofuPilot]]:
     """Start servers with custom records/options; all are stopped at the end of the test."""
     yield from server_starter(LocalTofuPilot)
+
+
+# --- graphs: in memory for queries and renderers, over HTTP for the crawl -----------------------
+
+
+def crawl(server: LocalTofuPilot, start: str, **options: Any) -> nx.DiGraph:
+    """Crawl `server` from `start` over HTTP and build the graph (`CrawlOptions` as keywords)."""
+    from genealogy.graph import build_graph
+    from genealogy.runner import CrawlOptions, run_crawl
+
+    return build_graph(
+        run_crawl(start, CrawlOptions(base_url=server.url, api_key=API_KEY, **options))
+    )
+
+
+def fetch_failed(graph: nx.DiGraph, serial: str, reason: str) -> None:
+    """Make `serial`, which no record has (`from_records` made it `not_found`), the `error` node
+    an HTTP failure gives, with that failure's `reason`. Only for tests of queries and renderers:
+    the in-memory source has no HTTP faults."""
+    assert graph.nodes[serial]["status"] == Status.NOT_FOUND, graph.nodes[serial]
+    graph.nodes[serial].update(status=str(Status.ERROR), reason=reason)
+
+
+@pytest.fixture(scope="session")
+def plant_graph() -> nx.DiGraph:
+    """The plant (tests/plant.py) from C1, built in memory; shared, so no test may change it."""
+    from tests.plant import grown, plant
+
+    return grown(plant(), "C1")
+
+
+@pytest.fixture(scope="session")
+def demo_graph() -> nx.DiGraph:
+    """The demo factory from its failed cell, built in memory; shared, so no test may change it."""
+    import genealogy
+
+    return genealogy.from_records(factory(), DEMO_START)
+
+
+def statuses(result: CrawlResult) -> dict[str, Status]:
+    """Each unit's status in a crawl result."""
+    return {serial: state.status for serial, state in result.units.items()}
+
+
+def comparable(graph: nx.DiGraph) -> tuple[Any, ...]:
+    """Nodes, edges and attributes, without what depends on where records came from."""
+    nodes = {
+        node: {k: v for k, v in attrs.items() if k not in ("cached", "reason")}
+        for node, attrs in graph.nodes(data=True)
+    }
+    return nodes, sorted(graph.edges(data=True)), graph.graph["start"], graph.graph["roots"]
+
+
+def run_cli(
+    server: LocalTofuPilot | str, *args: str, key: str | None = API_KEY, **env: str | None
+) -> Result:
+    """Run the `genealogy` command against `server` (or a URL) with `key`; `env` adds to or
+    (with None) removes from the environment."""
+    from click.testing import CliRunner
+
+    from genealogy.cli import main
+
+    url = server if isinstance(server, str) else server.url
+    environment = {"TOFUPILOT_URL": url, "TOFUPILOT_API_KEY": key, **env}
+    return CliRunner().invoke(main, list(args), env=environment, catch_exceptions=False)
+
+
+# --- environment ------------------------------------------------------------------------------
 
 
 @pytest.fixture(autouse=True)

@@ -1,22 +1,25 @@
-"""The "plant": a hand-made genealogy with every traceability problem, served over real HTTP.
+"""The "plant": a hand-made genealogy with every traceability problem.
 
-The query tests (audit, trace, summary, filters) share it; each module adds its own scenarios
-and gets one server for the whole module, since stopping a server takes a moment.
+The query tests (audit, trace, summary, filters) share it: the `plant_graph` fixture of
+tests/conftest.py is the plant from C1, and each module crawls its own scenarios next to it with
+`grown`, in memory. `plant_server` serves it over real HTTP for the few tests about what only a
+server gives (the 404 text, request counts).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import networkx as nx
-import pytest
 
-from genealogy.graph import build_graph
+import genealogy
 from genealogy.localserver import Fault, LocalTofuPilot
-from genealogy.runner import CrawlOptions, run_crawl
-from tests.conftest import API_KEY
+from tests.conftest import MakeServer, crawl, fetch_failed
 from tests.records import unit
+
+__all__ = ["BAD_REASON", "LATE", "crawl", "grown", "plant", "plant_faults", "plant_server"]
+"""`crawl` (over HTTP) lives in tests/conftest.py; it is named here too for older imports."""
 
 LATE = "2026-01-11T12:00:00Z"  # after every run of the default records ended (10:00 the day before)
 
@@ -48,37 +51,25 @@ def plant() -> list[dict[str, Any]]:
     ]
 
 
+BAD_REASON = "HTTP 400: BAD_REQUEST: Injected fault"
+"""Why BAD is an `error`: the reason the local server's fault (`plant_faults`) gives."""
+
+
 def plant_faults() -> dict[str, Fault]:
     return {"BAD": Fault(status=400, times=None)}
 
 
-def serve(records: list[dict[str, Any]], faults: dict[str, Fault] | None = None) -> LocalTofuPilot:
-    """A started local server; module fixtures share one, as stopping one takes ~0.5 s."""
-    server = LocalTofuPilot(records, api_key=API_KEY).start()
-    server.faults.update(faults or {})
+def grown(records: Iterable[Mapping[str, Any]], start: str, **options: Any) -> nx.DiGraph:
+    """The graph a crawl of `records` (with the plant's fault) from `start` gives, built in
+    memory: `genealogy.from_records`, then BAD, which has no record, failed as HTTP 400."""
+    graph = genealogy.from_records(records, start, **options)
+    if graph.has_node("BAD") and graph.nodes["BAD"]["status"] == "not_found":
+        fetch_failed(graph, "BAD", BAD_REASON)
+    return graph
+
+
+def plant_server(make_server: MakeServer) -> LocalTofuPilot:
+    """The plant served over HTTP, BAD failing with HTTP 400 (`make_server` of conftest)."""
+    server = make_server(plant())
+    server.faults.update(plant_faults())
     return server
-
-
-def crawl(server: LocalTofuPilot, start: str, **options: Any) -> nx.DiGraph:
-    """Crawl from `start` over HTTP and build the graph."""
-    result = run_crawl(start, CrawlOptions(base_url=server.url, api_key=API_KEY, **options))
-    return build_graph(result)
-
-
-def plant_fixtures(
-    scenarios: list[dict[str, Any]],
-) -> tuple[Callable[..., Any], Callable[..., Any]]:
-    """Module fixtures `site` (the plant plus `scenarios`, served) and `plant_graph` (from C1)."""
-
-    @pytest.fixture(scope="module")
-    def site() -> Iterator[LocalTofuPilot]:
-        server = serve([*plant(), *scenarios], plant_faults())
-        yield server
-        server.stop()
-
-    @pytest.fixture(scope="module")
-    def plant_graph(site: LocalTofuPilot) -> nx.DiGraph:
-        """The plant crawled from C1; shared, so no test may change it."""
-        return crawl(site, "C1")
-
-    return site, plant_graph

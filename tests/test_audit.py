@@ -2,25 +2,24 @@
 
 `plant()` is the hand-made factory the query tests share: two top-level assemblies sharing a
 module, a cycle, a self-parent, a missing unit, a fetch error, failures at several depths,
-mixed revisions and late children. It is crawled for real from the local server.
+mixed revisions and late children. It is built in memory (`genealogy.from_records`, the crawl
+without HTTP); what needs a server (a record answering for another serial, case-insensitive
+lookups) is crawled from the local server.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
 
 import networkx as nx
 import pytest
 
-from genealogy.crawler import Direction, Limits
-from genealogy.datasets import DEMO_START, MISSING_SERIAL, factory
-from genealogy.localserver import LocalTofuPilot
+import genealogy
+from genealogy.datasets import DEMO_START, MISSING_SERIAL
 from genealogy.queries import CODES, SEVERITIES, audit, format_audit, matches
 from genealogy.queries.audit import Finding, validate_selectors
-from tests.conftest import API_KEY
-from tests.plant import crawl, plant_fixtures, serve
+from tests.conftest import MakeServer, comparable, crawl
+from tests.plant import BAD_REASON, grown, plant, plant_server
 from tests.records import unit
 
 
@@ -93,16 +92,23 @@ SCENARIOS = [
     unit("EV-K1", parent="EV-TOP", part="EVIL\x1b[2J\nX", revision="A"),
     unit("EV-K2", parent="EV-TOP", part="EVIL\x1b[2J\nX", revision="B\u202e"),
 ]
+RECORDS = [*plant(), *SCENARIOS]
 
 
-site, plant_graph = plant_fixtures(SCENARIOS)
-
-
-@pytest.fixture(scope="module")
-def demo_graph() -> Iterator[nx.DiGraph]:
-    server = serve(factory())
-    yield crawl(server, DEMO_START)
-    server.stop()
+def test_the_plant_built_in_memory_is_the_plant_crawled_over_http(
+    make_server: MakeServer, plant_graph: nx.DiGraph
+) -> None:
+    """What the query tests read: the same graph but for GHOST's reason (the server's 404 text)
+    and the crawl stats."""
+    crawled = crawl(plant_server(make_server), "C1")
+    assert comparable(plant_graph) == comparable(crawled)
+    reasons = {node: attrs["reason"] for node, attrs in crawled.nodes(data=True)}
+    assert reasons == {
+        **{node: attrs["reason"] for node, attrs in plant_graph.nodes(data=True)},
+        "GHOST": "not found (404: NOT_FOUND: Unit not found: GHOST)",
+    }
+    assert reasons["BAD"] == BAD_REASON
+    assert plant_graph.nodes["GHOST"]["reason"] == "not among the records given"
 
 
 def test_plant_reports_every_finding_once_with_exactly_its_serials(plant_graph: nx.DiGraph) -> None:
@@ -147,29 +153,27 @@ def test_messages_say_what_is_wrong_on_one_line(plant_graph: nx.DiGraph) -> None
         "part CELL is on revisions A (2 units), B (1 unit) in R1"
     )
     assert "HTTP 400" in findings["fetch-error", ("BAD",)]
-    assert findings["dangling-reference", ("GHOST", "D1", "M1")].startswith(
-        "GHOST is referenced by D1, M1 but does not exist: not found (404"
+    assert findings["dangling-reference", ("GHOST", "D1", "M1")] == (
+        "GHOST is referenced by D1, M1 but does not exist: not among the records given"
     )
 
 
-def test_a_failed_unit_with_two_parents_names_its_declared_parent_first(
-    site: LocalTofuPilot,
-) -> None:
-    findings = set(pairs(audit(crawl(site, "FA")).findings))
+def test_a_failed_unit_with_two_parents_names_its_declared_parent_first() -> None:
+    findings = set(pairs(audit(grown(RECORDS, "FA")).findings))
     assert findings == {
         ("failed-run-installed", ("FF", "FZ", "FA")),
         ("inconsistent-link", ("FA", "FF")),
     }
 
 
-def test_a_failed_top_level_unit_is_not_installed(site: LocalTofuPilot) -> None:
-    graph = crawl(site, "TK")
+def test_a_failed_top_level_unit_is_not_installed() -> None:
+    graph = grown(RECORDS, "TK")
     assert graph.nodes["TF"]["run_outcome"] == "FAIL"
     assert pairs(audit(graph).findings) == []
 
 
-def test_mixed_revisions_shared_by_two_tops_are_reported_once(site: LocalTofuPilot) -> None:
-    graph = crawl(site, "W2")
+def test_mixed_revisions_shared_by_two_tops_are_reported_once() -> None:
+    graph = grown(RECORDS, "W2")
     assert graph.graph["roots"] == ["W1", "W2"]
     findings = audit(graph).findings
     assert pairs(findings) == [
@@ -179,14 +183,14 @@ def test_mixed_revisions_shared_by_two_tops_are_reported_once(site: LocalTofuPil
     assert findings[1].message == "part WP is on revisions A (1 unit), B (1 unit) in W1, W2"
 
 
-def test_a_self_loop_is_self_parent_only_and_not_a_cycle(site: LocalTofuPilot) -> None:
-    findings = audit(crawl(site, "SELF")).findings
+def test_a_self_loop_is_self_parent_only_and_not_a_cycle() -> None:
+    findings = audit(grown(RECORDS, "SELF")).findings
     assert pairs(findings) == [("self-parent", ("SELF",))]
     assert findings[0].message == "SELF names itself as its parent and child"
 
 
-def test_two_distinct_cycles_through_one_unit_are_each_reported_once(site: LocalTofuPilot) -> None:
-    findings = pairs(audit(crawl(site, "YB")).findings)
+def test_two_distinct_cycles_through_one_unit_are_each_reported_once() -> None:
+    findings = pairs(audit(grown(RECORDS, "YB")).findings)
     # YB names only YC as its parent, so YE's listing of YB is one-sided
     assert sorted(findings) == [
         ("cycle", ("YB", "YC")),
@@ -196,10 +200,8 @@ def test_two_distinct_cycles_through_one_unit_are_each_reported_once(site: Local
     ]
 
 
-def test_limits_give_one_unexplored_finding_and_nothing_about_unfetched_units(
-    site: LocalTofuPilot,
-) -> None:
-    graph = crawl(site, "C3", limits=Limits(max_depth=1))
+def test_limits_give_one_unexplored_finding_and_nothing_about_unfetched_units() -> None:
+    graph = grown(RECORDS, "C3", max_depth=1)
     assert graph.nodes["BAD"]["status"] == "unexplored"  # it would fail: not fetched, not checked
     assert graph.nodes["R2"]["status"] == "unexplored"
     findings = audit(graph).findings
@@ -210,14 +212,13 @@ def test_limits_give_one_unexplored_finding_and_nothing_about_unfetched_units(
     unexplored = next(f for f in findings if f.code == "unexplored")
     assert unexplored.severity == "info"
     assert unexplored.message == (
-        "2 units referenced but not fetched (beyond the depth limit (1)): the audit does not cover them"
+        "2 units referenced but not fetched (beyond the depth limit (1)): "
+        "the audit does not cover them"
     )
 
 
-def test_a_downward_crawl_checks_no_link_to_the_parent_it_did_not_fetch(
-    site: LocalTofuPilot,
-) -> None:
-    graph = crawl(site, "M2", direction=Direction.DOWN)
+def test_a_downward_crawl_checks_no_link_to_the_parent_it_did_not_fetch() -> None:
+    graph = grown(RECORDS, "M2", direction="down")
     assert set(graph) == {"M2", "C3", "BAD"}
     assert set(pairs(audit(graph).findings)) == {
         ("failed-run-installed", ("C3", "M2")),
@@ -225,14 +226,14 @@ def test_a_downward_crawl_checks_no_link_to_the_parent_it_did_not_fetch(
     }
 
 
-def test_failed_run_counts_a_declared_parent_outside_the_crawl(site: LocalTofuPilot) -> None:
-    graph = crawl(site, "C3", direction=Direction.DOWN)
+def test_failed_run_counts_a_declared_parent_outside_the_crawl() -> None:
+    graph = grown(RECORDS, "C3", direction="down")
     assert set(graph) == {"C3"}
     assert pairs(audit(graph).findings) == [("failed-run-installed", ("C3", "M2"))]
 
 
-def test_timeline_lists_every_fetched_unit_by_creation_time(site: LocalTofuPilot) -> None:
-    timeline = audit(crawl(site, "TL-LATE")).timeline
+def test_timeline_lists_every_fetched_unit_by_creation_time() -> None:
+    timeline = audit(grown(RECORDS, "TL-LATE")).timeline
     assert [entry.serial for entry in timeline] == ["TL-EARLY", "TL-LATE", "TL-MID"]
     early, _, mid = timeline
     assert early.made_by == "Ada"  # the user when there is no station
@@ -306,15 +307,15 @@ def test_format_text_lists_findings_and_the_timeline(plant_graph: nx.DiGraph) ->
     lines = format_audit(report).splitlines()
     assert lines[0] == "16 findings (6 error, 9 warning, 1 info)"
     assert "  error   cycle: assembly cycle: X1 contains X2 contains X3 contains X1" in lines
-    assert "  info    no-run: N1 has no creating run: it was never tested" in lines
+    assert "  info    no-run: N1 has no run: it was never tested" in lines
     assert "Timeline (14 units)" in lines
     assert lines[-1].split()[:2] == ["2026-01-11T12:00:00+00:00", "C2"]
     assert format_audit(report, timeline=False).count("\n") == 16
     assert format_audit(report, findings=False).startswith("Timeline (14 units)\n")
 
 
-def test_format_text_makes_data_printable(site: LocalTofuPilot) -> None:
-    text = format_audit(audit(crawl(site, "EV-TOP")))
+def test_format_text_makes_data_printable() -> None:
+    text = format_audit(audit(grown(RECORDS, "EV-TOP")))
     assert "\x1b" not in text and "\u202e" not in text
     assert "EVIL\\x1b[2J\\x0aX" in text
     assert "B\\u202e" in text
@@ -350,7 +351,7 @@ def test_unknown_selectors_are_rejected_with_the_valid_ones() -> None:
     assert validate_selectors(["Any", "WARNING", "no-run"]) == ("any", "warning", "no-run")
 
 
-def test_a_record_answering_for_another_serial_is_reported(make_server: Any) -> None:
+def test_a_record_answering_for_another_serial_is_reported(make_server: MakeServer) -> None:
     # The child list says "M-1-OLD", and the record served under that name says "M-1".
     top = unit("TOP", children=["M-1-OLD"])
     server = make_server([top])
@@ -361,7 +362,7 @@ def test_a_record_answering_for_another_serial_is_reported(make_server: Any) -> 
     assert found == [("serial-mismatch", ("M-1-OLD", "M-1"))]
 
 
-def test_a_difference_in_case_alone_is_no_mismatch(make_server: Any) -> None:
+def test_a_difference_in_case_alone_is_no_mismatch(make_server: MakeServer) -> None:
     """The service matches serials case-insensitively: the child list says "m-1", the record
     "M-1"; the node is "M-1", once, and nothing is reported."""
     server = make_server([unit("TOP", children=["m-1"]), unit("M-1", parent="top")])
@@ -381,8 +382,7 @@ def test_timeline_columns_line_up_with_wide_and_combining_characters() -> None:
         unit("電池-0001", parent="TOP", part="セル"),
         unit("Cafe\u0301-1", parent="TOP", part="P-2"),
     ]
-    with LocalTofuPilot(records, api_key=API_KEY) as server:
-        text = format_audit(audit(crawl(server, "TOP")), findings=False)
+    text = format_audit(audit(genealogy.from_records(records, "TOP")), findings=False)
     lines = text.splitlines()[1:]
     columns = {line.index("Functional test") for line in lines[1:]}
     assert len(columns) > 1  # by characters the rows differ...

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from genealogy.crawler import CrawlResult, Direction
+from genealogy.crawler import Direction
 from genealogy.errors import StartUnreachable
 from genealogy.localserver import Fault
 from genealogy.nodes import Status
 from genealogy.runner import CrawlOptions, run_crawl
 from genealogy.sources import Failed, Fetched, NotFound
 from genealogy.sources.cache import CachedSource, UnitCache, default_cache_path
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, statuses
 from tests.records import unit
 from tests.test_http_source import RecordingServer, recording
 
@@ -45,10 +45,6 @@ def options(server: RecordingServer | str, cache: Path, **kw: Any) -> CrawlOptio
     base = server if isinstance(server, str) else server.url
     settings: dict[str, Any] = {"api_key": API_KEY, "backoff": 0.01, "timeout": 5.0, **kw}
     return CrawlOptions(base_url=base, cache_path=cache, **settings)
-
-
-def statuses(result: CrawlResult) -> dict[str, Status]:
-    return {serial: state.status for serial, state in result.units.items()}
 
 
 @pytest.fixture

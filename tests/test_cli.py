@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from genealogy.cli import main
 from genealogy.datasets import DEMO_START, MISSING_SERIAL
@@ -17,6 +17,7 @@ from genealogy.errors import ExitCode
 from genealogy.localserver import Fault, LocalTofuPilot
 from genealogy.renderers.json import load
 from tests.conftest import API_KEY
+from tests.conftest import run_cli as run
 from tests.records import unit
 
 
@@ -25,12 +26,6 @@ def svg_texts(svg: str) -> set[str]:
     return {
         "".join(el.itertext()) for el in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")
     }
-
-
-def run(server: LocalTofuPilot | str, *args: str, key: str | None = API_KEY, **env: str) -> Result:
-    url = server if isinstance(server, str) else server.url
-    environment = {"TOFUPILOT_URL": url, "TOFUPILOT_API_KEY": key, **env}
-    return CliRunner().invoke(main, list(args), env=environment, catch_exceptions=False)
 
 
 def test_exports_json_that_loads_back_into_the_crawled_graph(

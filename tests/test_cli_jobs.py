@@ -6,18 +6,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from genealogy.cli import main
 from genealogy.datasets import DEMO_START, MISSING_SERIAL
 from genealogy.errors import ExitCode
-from tests.conftest import API_KEY
+from tests.conftest import run_cli
 from tests.records import unit
 
 
 def run(server: Any, *args: str) -> Result:
-    env = {"TOFUPILOT_URL": server.url, "TOFUPILOT_API_KEY": API_KEY}
-    return CliRunner().invoke(main, [*args, "--no-cache"], env=env, catch_exceptions=False)
+    return run_cli(server, *args, "--no-cache")
 
 
 def test_tree_marks_start_and_repeats_and_honours_charset_and_depth(make_server: Any) -> None:

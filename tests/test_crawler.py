@@ -24,7 +24,7 @@ from genealogy.nodes import Status
 from genealogy.runner import CrawlOptions, run_crawl
 from genealogy.sources import Counters
 from genealogy.sources.http import HttpSettings, HttpSource
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, statuses
 from tests.records import unit
 from tests.test_http_source import RecordingServer, free_port, gaps, recording
 
@@ -53,10 +53,6 @@ def options(server: RecordingServer, **kw: Any) -> CrawlOptions:
     return CrawlOptions(
         base_url=server.url, api_key=API_KEY, **{"backoff": 0.01, "timeout": 5.0, **kw}
     )
-
-
-def statuses(result: CrawlResult) -> dict[str, Status]:
-    return {serial: state.status for serial, state in result.units.items()}
 
 
 # --- what is explored -------------------------------------------------------------------------

@@ -105,6 +105,7 @@ UNIT_JSON = json.dumps(unit("A")).encode()
 # --- bombs ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_stacked_gzip_bomb_fails_its_unit_and_the_crawl_goes_on(make_server: MakeServer) -> None:
     assert len(bomb(3)) < 2048  # the attack: a tiny body
     records = [
@@ -129,6 +130,7 @@ def test_stacked_gzip_bomb_fails_its_unit_and_the_crawl_goes_on(make_server: Mak
     assert peak < MEMORY_BOUND, peak
 
 
+@pytest.mark.slow
 def test_single_gzip_bomb_is_refused_near_the_limit(make_server: MakeServer) -> None:
     server = served(make_server, bomb(1), "gzip")
     outcome, peak = peak_while(lambda: fetch(server.url))
@@ -138,6 +140,7 @@ def test_single_gzip_bomb_is_refused_near_the_limit(make_server: MakeServer) -> 
     assert peak < MEMORY_BOUND, peak
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("wbits", [15, -15], ids=["zlib", "raw"])
 def test_deflate_bomb_is_refused_near_the_limit(make_server: MakeServer, wbits: int) -> None:
     server = served(make_server, gzipped(_zeros(BOMB_BYTES), wbits), "deflate")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
-from genealogy.datasets import DEMO_START, factory
-from genealogy.localserver import LocalTofuPilot
+from genealogy.datasets import DEMO_START
 from genealogy.queries import filter_graph
-from tests.plant import crawl, plant_fixtures, serve
+from tests.plant import grown, plant
 from tests.records import unit
 
 SCENARIOS = [
@@ -16,9 +15,7 @@ SCENARIOS = [
     unit("OK1", parent="OT", outcome="SKIPPED"),  # not a documented outcome
     unit("OK2", parent="OT", outcome="pass"),  # lower case: undocumented too
 ]
-
-
-site, plant_graph = plant_fixtures(SCENARIOS)
+RECORDS = [*plant(), *SCENARIOS]
 
 
 PASSED = {"R1", "R2", "M1", "M2", "C2", "S1", "K1", "X1", "X2", "X3"}
@@ -103,22 +100,15 @@ def test_the_result_is_a_copy_sharing_nothing_mutable(plant_graph: nx.DiGraph) -
     assert plant_graph.graph["roots"] == before[0]["roots"]
 
 
-def test_unknown_covers_undocumented_outcomes_which_also_match_by_name(
-    site: LocalTofuPilot,
-) -> None:
-    graph = crawl(site, "OT")
+def test_unknown_covers_undocumented_outcomes_which_also_match_by_name() -> None:
+    graph = grown(RECORDS, "OT")
     assert set(filter_graph(graph, outcomes=["unknown"])) == {"OT", "OK1", "OK2"}
     assert set(filter_graph(graph, outcomes=["skipped"])) == {"OT", "OK1"}
     assert set(filter_graph(graph, outcomes=["PASS"])) == {"OT", "OK2"}  # OT: PASS; OK2: pass
 
 
-def test_demo_only_the_paths_to_failures() -> None:
-    server = serve(factory())
-    try:
-        graph = crawl(server, DEMO_START)
-    finally:
-        server.stop()
-    result = filter_graph(graph, outcomes=["fail", "error", "timeout", "aborted"])
+def test_demo_only_the_paths_to_failures(demo_graph: nx.DiGraph) -> None:
+    result = filter_graph(demo_graph, outcomes=["fail", "error", "timeout", "aborted"])
     assert set(result) == {
         "ESS-R48-0007",
         "MOD-16S-0312",
@@ -133,5 +123,5 @@ def test_demo_only_the_paths_to_failures() -> None:
     assert result.graph["roots"] == ["ESS-R48-0007"]
     assert result.graph["start"] == DEMO_START
     assert nx.is_weakly_connected(result)
-    old = filter_graph(graph, parts=["CELL-21700"], outcomes=None)
+    old = filter_graph(demo_graph, parts=["CELL-21700"], outcomes=None)
     assert len(old) == 65 + 4 + 1  # every cell, with the missing one; their modules; the rack

@@ -24,15 +24,15 @@ from typing import Any
 
 import networkx as nx
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from genealogy.cli import main
 from genealogy.cli.report import LISTED_FAILURES
 from genealogy.errors import ExitCode
 from genealogy.localserver import Fault, LocalTofuPilot
 from genealogy.renderers import csv as csv_format
 from genealogy.renderers.json import load
 from genealogy.text import printable
+from tests.conftest import run_cli
 from tests.mermaid_parser import mermaid_parse, needs_mermaid
 from tests.records import unit
 from tests.strategies import (
@@ -212,8 +212,7 @@ def hostile_server() -> LocalTofuPilot:
 
 
 def run(server: LocalTofuPilot, *args: str, key: str = PLANTED_KEY) -> Result:
-    environment = {"TOFUPILOT_URL": server.url, "TOFUPILOT_API_KEY": key, "NO_COLOR": None}
-    return CliRunner().invoke(main, list(args), env=environment, catch_exceptions=False)
+    return run_cli(server, *args, key=key, NO_COLOR=None)
 
 
 # --- every command, every format, run once against the hostile server ------------------------

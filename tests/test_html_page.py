@@ -11,30 +11,21 @@ import json
 import re
 from typing import Any
 
-import networkx as nx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from genealogy import from_records
 from genealogy.graph import build_graph
-from genealogy.localserver import LocalTofuPilot
 from genealogy.nodes import outcome_class
 from genealogy.queries import audit
 from genealogy.renderers import format_for, html_page, render
-from genealogy.runner import CrawlOptions, run_crawl
-from tests.conftest import API_KEY
 from tests.records import unit
 from tests.strategies import NASTY, crawl_results
 
 SCRIPT_BLOCK = re.compile(r"<script([^>]*)>(.*?)</script>", re.S)
 STYLE_BLOCK = re.compile(r"<style>(.*?)</style>", re.S)
 CSP = re.compile(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">')
-
-
-def crawled(units: list[dict[str, Any]], start: str) -> nx.DiGraph:
-    with LocalTofuPilot(units, api_key=API_KEY) as server:
-        result = run_crawl(start, CrawlOptions(base_url=server.url, api_key=API_KEY))
-    return build_graph(result)
 
 
 def embedded(page: str) -> dict[str, Any]:
@@ -50,7 +41,7 @@ def sha256(text: str) -> str:
 
 
 def test_the_csp_allows_exactly_the_page_own_script_and_style_and_no_connection() -> None:
-    page = render(crawled([unit("A", children=["B"]), unit("B", parent="A")], "A"), "html")
+    page = render(from_records([unit("A", children=["B"]), unit("B", parent="A")], "A"), "html")
     assert isinstance(page, str)
     policy = dict(
         directive.strip().split(" ", 1) for directive in CSP.search(page).group(1).split(";")
@@ -65,7 +56,7 @@ def test_the_csp_allows_exactly_the_page_own_script_and_style_and_no_connection(
 
 
 def test_every_unit_field_the_details_panel_shows_is_in_the_data() -> None:
-    graph = crawled(
+    graph = from_records(
         [
             unit(
                 "TOP", children=["D"], part="P-TOP", created_by_station={"id": "s", "name": "EOL"}
@@ -109,7 +100,7 @@ def test_every_unit_field_the_details_panel_shows_is_in_the_data() -> None:
 
 
 def test_a_unit_listed_by_two_parents_is_placed_once_and_linked_from_the_other() -> None:
-    graph = crawled(
+    graph = from_records(
         [
             unit("A", children=["B", "C"]),
             unit("B", parent="A", children=["X"]),
@@ -128,7 +119,7 @@ def test_a_unit_listed_by_two_parents_is_placed_once_and_linked_from_the_other()
 
 
 def test_a_cycle_with_no_top_level_unit_is_still_placed() -> None:
-    graph = crawled(
+    graph = from_records(
         [
             unit("A", parent="C", children=["B"]),
             unit("B", parent="A", children=["C"]),
@@ -188,7 +179,7 @@ def test_hostile_text_stays_inside_the_data_block() -> None:
         unit(f"N{i}", parent="ROOT", part=text or "P", batch={"id": "b", "number": text})
         for i, text in enumerate(hostile)
     ]
-    page = render(crawled(records, "ROOT"), "html")
+    page = render(from_records(records, "ROOT"), "html")
     assert isinstance(page, str)
     assert len(SCRIPT_BLOCK.findall(page)) == 2  # the data and our script: nothing added
     assert "<img" not in page and "<!--" not in page
@@ -197,7 +188,7 @@ def test_hostile_text_stays_inside_the_data_block() -> None:
 
 
 def test_the_title_is_escaped_and_the_format_is_chosen_by_extension() -> None:
-    page = render(crawled([unit("<b>&x")], "<b>&x"), "html")
+    page = render(from_records([unit("<b>&x")], "<b>&x"), "html")
     assert isinstance(page, str)
     assert "<title>Genealogy of &lt;b&gt;&amp;x</title>" in page
     assert format_for("out/tree.html", None) == "html"

@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from genealogy.cli.report import crawl_summary
 from genealogy.crawler import CrawlResult
 from genealogy.graph import build_graph
 from genealogy.nodes import outcome_class
@@ -34,7 +35,6 @@ from genealogy.queries import (
     trace,
 )
 from genealogy.renderers import RenderOptions, mermaid, text
-from genealogy.cli.report import crawl_summary
 from genealogy.text import printable
 from tests import strategies
 from tests.mermaid_parser import AVAILABLE, SKIP_REASON, mermaid_parse

@@ -129,6 +129,7 @@ def our_facts(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 @given(bodies(OFFICIAL_SCHEMA, OFFICIAL_SCHEMA["$defs"]))
 def test_every_body_the_official_schema_allows_reads_the_same(body: dict[str, Any]) -> None:

@@ -41,6 +41,7 @@ def core(parsed: Unit) -> tuple[Any, ...]:
     )
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(strategies.broken_records())
 def test_a_broken_record_is_unreadable_exactly_when_a_needed_field_is_broken(

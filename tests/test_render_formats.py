@@ -1,4 +1,5 @@
-"""The text tree, Mermaid, GraphML and CSV exports, on graphs crawled from a real local server."""
+"""The text tree, Mermaid, GraphML and CSV exports, on graphs built in memory from unit records
+(`genealogy.from_records`: the crawl a server would give, without HTTP)."""
 
 from __future__ import annotations
 
@@ -9,44 +10,25 @@ import json
 import re
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from typing import Any
 
 import networkx as nx
 import pytest
 
-from genealogy.crawler import Limits
-from genealogy.graph import build_graph
-from genealogy.localserver import Fault, LocalTofuPilot
+from genealogy import from_records
 from genealogy.nodes import outcome_class
 from genealogy.renderers import RenderOptions, format_for, graphml, mermaid, render, text
 from genealogy.renderers import csv as csv_format
-from genealogy.runner import CrawlOptions, run_crawl
 from genealogy.text import printable, shown
-from tests.conftest import API_KEY
+from tests.conftest import fetch_failed
 from tests.mermaid_parser import mermaid_parse, needs_mermaid
 from tests.records import unit
 
-MakeServer = Callable[..., LocalTofuPilot]
 RECURSION_LIMIT = sys.getrecursionlimit()
 
 HOSTILE_SERIAL = 'H"]\x1b[31m\n%%-->;#quot;`x`fa:fa-bug\\n<b>x</b>'
 SCRIPT = "<script>alert(1)</script>"
 FORMULA = '=HYPERLINK("http://evil.example","click")'
-
-
-def crawl(
-    make_server: MakeServer,
-    units: list[dict[str, Any]],
-    start: str,
-    *,
-    faults: dict[str, Fault] | None = None,
-    **options: Any,
-) -> nx.DiGraph:
-    server = make_server(units)
-    server.faults.update(faults or {})
-    result = run_crawl(start, CrawlOptions(base_url=server.url, api_key=API_KEY, **options))
-    return build_graph(result)
 
 
 def tree_units() -> list[dict[str, Any]]:
@@ -62,16 +44,9 @@ def tree_units() -> list[dict[str, Any]]:
     ]
 
 
-def served(units: list[dict[str, Any]], start: str) -> nx.DiGraph:
-    """Crawl from a server of its own, for a graph that several tests share."""
-    with LocalTofuPilot(units, api_key=API_KEY) as server:
-        result = run_crawl(start, CrawlOptions(base_url=server.url, api_key=API_KEY))
-    return build_graph(result)
-
-
 @pytest.fixture(scope="module")
 def tree() -> nx.DiGraph:
-    return served(tree_units(), "D")
+    return from_records(tree_units(), "D")
 
 
 def hostile_units() -> list[dict[str, Any]]:
@@ -96,7 +71,7 @@ def hostile_units() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def hostile() -> nx.DiGraph:
-    return served(hostile_units(), HOSTILE_SERIAL)
+    return from_records(hostile_units(), HOSTILE_SERIAL)
 
 
 def shuffled(graph: nx.DiGraph) -> nx.DiGraph:
@@ -152,9 +127,7 @@ def test_text_tree_depth_limits_levels_below_the_roots(tree: nx.DiGraph) -> None
     )
 
 
-def test_text_tree_expands_a_unit_first_seen_beyond_the_depth_limit(
-    make_server: MakeServer,
-) -> None:
+def test_text_tree_expands_a_unit_first_seen_beyond_the_depth_limit() -> None:
     # X is a child of R (level 1) and of Q (level 2): with depth 2, its child shows under R.
     units = [
         unit("R", children=["Q", "X"]),
@@ -162,7 +135,7 @@ def test_text_tree_expands_a_unit_first_seen_beyond_the_depth_limit(
         unit("X", parent="R", children=["Y"]),
         unit("Y", parent="X"),
     ]
-    graph = crawl(make_server, units, "R")
+    graph = from_records(units, "R")
     assert text.render_text(graph, RenderOptions(depth=2, charset="ascii")) == (
         "R P-1 rev A PASS <- start\n"
         "|-- Q P-1 rev A PASS\n"
@@ -172,16 +145,16 @@ def test_text_tree_expands_a_unit_first_seen_beyond_the_depth_limit(
     )
 
 
-def test_text_tree_of_a_cycle_starts_at_the_start_and_ends(make_server: MakeServer) -> None:
+def test_text_tree_of_a_cycle_starts_at_the_start_and_ends() -> None:
     units = [unit("X", parent="Y", children=["Y"]), unit("Y", parent="X", children=["X"])]
-    graph = crawl(make_server, units, "Y")
+    graph = from_records(units, "Y")
     assert graph.graph["roots"] == []
     assert text.render_text(graph, RenderOptions(charset="ascii")) == (
         "Y P-1 rev A PASS <- start\n`-- X P-1 rev A PASS\n    `-- Y P-1 rev A PASS (*) <- start\n"
     )
 
 
-def test_text_tree_lists_units_that_no_root_reaches(make_server: MakeServer) -> None:
+def test_text_tree_lists_units_that_no_root_reaches() -> None:
     # R -> S, and S also hangs from Z, which is in a cycle with W: no root reaches Z or W.
     units = [
         unit("R", children=["S"]),
@@ -189,7 +162,7 @@ def test_text_tree_lists_units_that_no_root_reaches(make_server: MakeServer) -> 
         unit("Z", parent="W", children=["S", "W"]),
         unit("W", parent="Z", children=["Z"]),
     ]
-    graph = crawl(make_server, units, "R")
+    graph = from_records(units, "R")
     assert graph.graph["roots"] == ["R"]
     assert text.render_text(graph, RenderOptions(charset="ascii")) == (
         "R P-1 rev A PASS <- start\n"
@@ -201,13 +174,13 @@ def test_text_tree_lists_units_that_no_root_reaches(make_server: MakeServer) -> 
     )
 
 
-def test_text_tree_does_not_recurse_per_level(make_server: MakeServer) -> None:
+def test_text_tree_does_not_recurse_per_level() -> None:
     serials = [f"U{index:03d}" for index in range(100)]
     units = [
         unit(serial, parent=serials[i - 1] if i else None, children=serials[i + 1 : i + 2])
         for i, serial in enumerate(serials)
     ]
-    graph = crawl(make_server, units, serials[0])
+    graph = from_records(units, serials[0])
     # Far fewer frames than levels: one Python call per level would raise RecursionError.
     sys.setrecursionlimit(len(inspect.stack()) + 40)
     try:
@@ -218,20 +191,15 @@ def test_text_tree_does_not_recurse_per_level(make_server: MakeServer) -> None:
     assert lines[-1] == " " * 4 * 98 + "`-- U099 P-1 rev A PASS"
 
 
-def test_text_tree_says_why_a_unit_was_not_fetched(make_server: MakeServer) -> None:
+def test_text_tree_says_why_a_unit_was_not_fetched() -> None:
     units = [
         unit("A", children=["B", "C"]),
         unit("B", parent="A", children=["B1"]),
         unit("B1", parent="B"),
-        unit("C", parent="A"),
-    ]
-    graph = crawl(
-        make_server,
-        units,
-        "A",
-        faults={"C": Fault(status=500, times=None)},
-        retries=0,
-        limits=Limits(max_depth=1),
+    ]  # C's record is not among them: the server failed it with HTTP 500, once, not retried
+    graph = from_records(units, "A", max_depth=1)
+    fetch_failed(
+        graph, "C", "HTTP 500: INTERNAL_SERVER_ERROR: Injected fault (gave up after 1 attempts)"
     )
     lines = text.render_text(graph, RenderOptions(charset="ascii")).splitlines()
     assert lines[0] == "A P-1 rev A PASS <- start"

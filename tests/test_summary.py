@@ -1,4 +1,8 @@
-"""`genealogy.queries.summary`: counts, depth, fan-out and crawl stats of a crawled graph."""
+"""`genealogy.queries.summary`: counts, depth, fan-out and crawl stats of a crawled graph.
+
+Graphs are built in memory (`genealogy.from_records`: no requests, so the stats count none);
+the stats of a real crawl are checked on the demo crawled over HTTP.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,11 @@ import json
 
 import networkx as nx
 
-from genealogy.datasets import DEMO_START, MISSING_SERIAL, factory
+from genealogy.datasets import DEMO_START, MISSING_SERIAL
 from genealogy.localserver import LocalTofuPilot
 from genealogy.queries import format_summary, summarise
-from tests.plant import crawl, plant_fixtures, serve
+from tests.conftest import crawl
+from tests.plant import grown, plant
 from tests.records import unit
 
 SCENARIOS = [
@@ -25,9 +30,7 @@ SCENARIOS = [
     unit("ST", children=["SS"]),
     unit("SS", parent="ST", children=["SS"]),
 ]
-
-
-site, plant_graph = plant_fixtures(SCENARIOS)
+RECORDS = [*plant(), *SCENARIOS]
 
 
 def test_plant_summary(plant_graph: nx.DiGraph) -> None:
@@ -63,36 +66,33 @@ def test_plant_summary(plant_graph: nx.DiGraph) -> None:
         ("TOP", "A", 1),
         ("TOP", "B", 1),
     )
-    assert summary.stats["requests"] == 16
+    assert summary.stats["requests"] == 0  # built in memory: see test_demo_summary
     assert summary.stats["units"] == 16
     assert summary.findings == 16
     assert summarise(plant_graph).findings is None
 
 
-def test_a_cycle_counts_as_one_level(site: LocalTofuPilot) -> None:
-    summary = summarise(crawl(site, "QT"))
+def test_a_cycle_counts_as_one_level() -> None:
+    summary = summarise(grown(RECORDS, "QT"))
     assert (summary.units, summary.roots, summary.depth) == (4, ("QT",), 2)
 
 
-def test_a_graph_that_is_only_a_cycle_has_no_root_and_depth_zero(site: LocalTofuPilot) -> None:
-    summary = summarise(crawl(site, "PA"))
+def test_a_graph_that_is_only_a_cycle_has_no_root_and_depth_zero() -> None:
+    summary = summarise(grown(RECORDS, "PA"))
     assert (summary.units, summary.roots, summary.depth) == (2, (), 0)
     assert (summary.widest_serial, summary.widest_children) == ("PA", 1)  # a tie: smaller serial
 
 
-def test_self_loops_add_neither_depth_nor_children(site: LocalTofuPilot) -> None:
-    graph = crawl(site, "ST")
+def test_self_loops_add_neither_depth_nor_children() -> None:
+    graph = grown(RECORDS, "ST")
     assert graph.has_edge("SS", "SS")
     summary = summarise(graph)
     assert (summary.depth, summary.widest_serial, summary.widest_children) == (1, "ST", 1)
 
 
-def test_demo_summary() -> None:
-    server = serve(factory())
-    try:
-        graph = crawl(server, DEMO_START)
-    finally:
-        server.stop()
+def test_demo_summary(server: LocalTofuPilot) -> None:
+    """Over HTTP: the stats count the requests the crawl made."""
+    graph = crawl(server, DEMO_START)
     summary = summarise(graph)
     assert (summary.units, summary.roots, summary.depth) == (80, ("ESS-R48-0007",), 3)
     assert (summary.widest_serial, summary.widest_children) == ("MOD-16S-0312", 18)
@@ -110,6 +110,9 @@ def test_demo_summary() -> None:
     cells = [row for row in summary.by_revision if row[0] == "CELL-21700"]
     assert cells == [("CELL-21700", "B", 1), ("CELL-21700", "C", 64)]
     assert summary.stats["requests"] == 80
+    assert summary.to_dict()["stats"]["requests"] == 80
+    crawl_line = format_summary(summary).splitlines()[4]
+    assert crawl_line.startswith("crawl: 80 requests, 0 retries, 0 from cache, ")
 
 
 def test_to_dict_is_plain_json(plant_graph: nx.DiGraph) -> None:
@@ -123,7 +126,7 @@ def test_to_dict_is_plain_json(plant_graph: nx.DiGraph) -> None:
     assert data["by_revision"][1] == {"part_number": "CELL", "revision": "B", "units": 1}
     assert data["by_outcome"]["PASS"] == 10
     assert data["by_status"] == {"ok": 14, "error": 1, "not_found": 1}
-    assert data["stats"]["requests"] == 16
+    assert data["stats"]["requests"] == 0  # built in memory: see test_demo_summary
     assert data["findings"] == 3
 
 
@@ -137,15 +140,15 @@ def test_format_text(plant_graph: nx.DiGraph) -> None:
         "2 P-1 rev A, 2 TOP (rev A: 1, rev B: 1), 1 KEY rev A, 1 NOP rev A, 1 SELF rev A, "
         "1 SUB rev A",
     ]
-    assert lines[4].startswith("crawl: 16 requests, 0 retries, 0 from cache, ")
+    assert lines[4].startswith("crawl: 0 requests, 0 retries, 0 from cache, ")  # in memory
     assert lines[5] == "findings: 16"
     assert len(lines) == 6
     assert "findings" not in format_summary(summarise(plant_graph))
 
 
-def test_format_text_makes_data_printable(site: LocalTofuPilot) -> None:
-    graph = crawl(site, "PA")
-    graph.nodes["PA"]["part_number"] = "EVIL\x1b]0;title\x07"  # a private copy: crawled here
+def test_format_text_makes_data_printable() -> None:
+    graph = grown(RECORDS, "PA")
+    graph.nodes["PA"]["part_number"] = "EVIL\x1b]0;title\x07"  # a private copy: built here
     text = format_summary(summarise(graph))
     assert "\x1b" not in text and "\x07" not in text
     assert "1 EVIL\\x1b]0;title\\x07 rev A" in text
