@@ -241,18 +241,29 @@ def demo_records() -> list[dict[str, Any]]:
     return factory()
 
 
+def _demo_data() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    from genealogy.datasets import demo_data
+
+    units, runs = demo_data()
+    return units, runs
+
+
 @contextlib.contextmanager
 def local_server(
     records: Iterable[Mapping[str, Any]] | None = None,
     *,
+    runs: Iterable[Mapping[str, Any]] | None = None,
     api_key: str = "demo-key",
     port: int = 0,
     latency: float = 0.0,
 ) -> Iterator[LocalTofuPilot]:
-    """A local TofuPilot-compatible server on 127.0.0.1 serving `records` (default: the
-    demo), for trying the library without an account; `.url` and `.api_key` to crawl it."""
+    """A local TofuPilot-compatible server on 127.0.0.1 serving unit `records` and `runs`
+    (`GET /v2/runs` items; default: each unit's creating run) — by default the demo factory
+    and its run histories — for trying the library without an account; `.url` and
+    `.api_key` to crawl it."""
     from genealogy.localserver import LocalTofuPilot
 
-    served = list(records) if records is not None else demo_records()
-    with LocalTofuPilot(served, api_key=api_key, port=port, latency=latency) as server:
-        yield server
+    if records is None:
+        records, runs = _demo_data()
+    with LocalTofuPilot(records, runs=runs, api_key=api_key, port=port, latency=latency) as s:
+        yield s

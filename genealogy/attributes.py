@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from genealogy.matching import fold
-from genealogy.models import ListedRun, ListedUnit, Unit
+from genealogy.models import ListedUnit, RunDigest, Unit
 from genealogy.nodes import RunRecord
 
 
@@ -77,7 +77,7 @@ def listed_attributes(
     return attrs
 
 
-def history_attributes(runs: tuple[ListedRun, ...]) -> dict[str, Any]:
+def history_attributes(runs: tuple[RunDigest, ...]) -> dict[str, Any]:
     """`runs` (oldest first), `run_count` and `latest_outcome` from a unit's run history."""
     records: list[RunRecord] = [
         {

@@ -689,12 +689,12 @@ TRACTION_PACK = "PACK-75K-0001"
 
 def traction_pack(modules: int = 16, cells_per_module: int = 444, *, seed: int = 75) -> Dataset:
     """A 75 kWh traction pack with run histories: the pack, its BMS, `modules` modules of
-    `cells_per_module` 18650 cells (6S74P), each with two to four runs; 7,122 units by default.
+    `cells_per_module` 18650 cells (6S74P); 7,122 units and about 7,350 runs by default.
 
-    Cells: formation (creates the unit), grading, incoming inspection; about 1 in 80 fails
-    grading, is re-formed and regraded, and about 1 in 300 fails its incoming inspection
-    (its latest run). Modules: assembly test and EOL test, one errored then passed, one failed
-    then passed after rework. Deterministic for a given `seed`.
+    Cells: formation creates the unit (one run, as for most cells of a real pack); about 1 in
+    80 then fails grading and passes after re-formation, and about 1 in 300 fails its incoming
+    inspection (its latest run). Modules: assembly test and EOL test, one errored then
+    passed, one failed then passed after rework. Deterministic for a given `seed`.
     """
     rng = random.Random(seed)
     t0 = datetime(2026, 4, 1, 6, 0, tzinfo=UTC)
@@ -773,7 +773,7 @@ def traction_pack(modules: int = 16, cells_per_module: int = 444, *, seed: int =
             )
             _link(specs, module, serial)
             graded = formed + timedelta(hours=20)
-            if rng.random() < 1 / 80:
+            if rng.random() < 1 / 80:  # failed grading: re-formed, then passed
                 retests.append(
                     Retest(serial, graded, "FAIL", "Cell grading (OCV/IR)", 2, "Cell Grader 1")
                 )
@@ -787,20 +787,16 @@ def traction_pack(modules: int = 16, cells_per_module: int = 444, *, seed: int =
                         "Formation Rack 2",
                     )
                 )
-                graded += timedelta(hours=6)
-            retests.append(
-                Retest(serial, graded, "PASS", "Cell grading (OCV/IR)", 2, "Cell Grader 1")
-            )
-            inspection = "FAIL" if rng.random() < 1 / 300 else "PASS"
-            retests.append(
-                Retest(
-                    serial,
-                    module_time - timedelta(hours=2),
-                    inspection,
-                    "Incoming inspection",
-                    1,
-                    "Module Line 1",
+            if rng.random() < 1 / 300:  # failed its incoming inspection: its latest run
+                retests.append(
+                    Retest(
+                        serial,
+                        module_time - timedelta(hours=2),
+                        "FAIL",
+                        "Incoming inspection",
+                        1,
+                        "Module Line 1",
+                    )
                 )
-            )
     units = [_record(spec, specs) for spec in specs.values()]
     return Dataset(units, histories(units, retests))

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from genealogy.attributes import history_attributes, listed_attributes
 from genealogy.crawler import Crawler, CrawlResult, Direction, Limits, UnitState, check_start
@@ -123,9 +124,24 @@ class LevelCrawler(Crawler):
         await add_histories(self.listing, states)
 
 
+def _listed_without_runs(attrs: dict[str, Any]) -> bool:
+    """Listed (no creating run is known) and without a latest run: a unit never tested."""
+    return "latest_outcome" in attrs and attrs["latest_outcome"] is None and attrs["run_id"] is None
+
+
 async def add_histories(listing: ListSource, states: list[UnitState]) -> None:
     """Give each fetched unit its run history (`runs`, `run_count`, `latest_outcome`); a unit
-    whose history could not be fetched gets a warning saying why instead."""
+    whose history could not be fetched gets a warning saying why instead. A unit the list
+    endpoint gave without a latest run has no runs: it is not asked about."""
+    asked = []
+    for state in states:
+        if state.attrs is not None and _listed_without_runs(state.attrs):
+            state.attrs.update(history_attributes(()))
+        else:
+            asked.append(state)
+    states = asked
+    if not states:
+        return
     try:
         answers = await listing.histories([state.serial for state in states])
     except ListEndpointsMissing as missing:

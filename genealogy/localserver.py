@@ -188,7 +188,11 @@ class LocalTofuPilot:
             return sum(self.endpoint_requests.values())
 
     def start(self) -> Self:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # serve_forever looks for a shutdown every poll_interval (0.5 s by default): each stop
+        # waited that long, 40 s over the quick test run
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 

@@ -132,16 +132,31 @@ def comparable(graph: nx.DiGraph) -> tuple[Any, ...]:
 
 
 def run_cli(
-    server: LocalTofuPilot | str, *args: str, key: str | None = API_KEY, **env: str | None
+    server: LocalTofuPilot | str,
+    *args: str,
+    key: str | None = API_KEY,
+    via: str | None = "get",
+    **env: str | None,
 ) -> Result:
     """Run the `genealogy` command against `server` (or a URL) with `key`; `env` adds to or
-    (with None) removes from the environment."""
+    (with None) removes from the environment.
+
+    `via` is the crawl path (GENEALOGY_VIA): `get` by default, one request per unit and no
+    run histories, where the faults the tests inject per serial apply and every request is
+    a unit's; None for the command's own default (the list endpoints and run histories),
+    which tests/test_list_crawl.py and others exercise."""
     from click.testing import CliRunner
 
     from genealogy.cli import main
 
     url = server if isinstance(server, str) else server.url
-    environment = {"TOFUPILOT_URL": url, "TOFUPILOT_API_KEY": key, **env}
+    environment = {
+        "TOFUPILOT_URL": url,
+        "TOFUPILOT_API_KEY": key,
+        "GENEALOGY_VIA": via,
+        "GENEALOGY_NO_HISTORY": "1" if via == "get" else None,
+        **env,
+    }
     return CliRunner().invoke(main, list(args), env=environment, catch_exceptions=False)
 
 

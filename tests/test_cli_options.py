@@ -59,7 +59,7 @@ def test_the_unit_limit_is_named_with_the_option_that_moves_it(make_server: Any)
 def test_the_deadline_fails_what_it_cut_off(make_server: Any) -> None:
     server: LocalTofuPilot = make_server([unit("A", children=["B"]), unit("B", parent="A")])
     server.faults["B"] = Fault(status=200, delay=5.0, times=None)
-    result = run(server.url, "tree", "A", "--deadline", "1s", "--no-cache")
+    result = run(server.url, "tree", "A", "--deadline", "1s", "--no-cache", "--via", "get")
     assert result.exit_code == ExitCode.INCOMPLETE
     assert "The --deadline passed: 1 unit was not fetched." in result.stderr
 

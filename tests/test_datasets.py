@@ -141,10 +141,12 @@ def test_the_traction_pack_has_7122_units_with_run_histories() -> None:
     )
     per_unit = Counter(run["unit"]["serial_number"] for run in pack.runs)
     assert set(per_unit) == {u.serial_number for u in units}
-    assert min(per_unit.values()) >= 2 and max(per_unit.values()) <= 5
-    assert 2.8 <= len(pack.runs) / len(units) <= 3.2
+    # most cells have their formation run alone; reworked ones three, a few a failed inspection
+    assert min(per_unit.values()) >= 1 and max(per_unit.values()) <= 4
+    assert 1.0 < len(pack.runs) / len(units) <= 1.1
+    assert sum(1 for n in per_unit.values() if n >= 3) >= 50
     outcomes = Counter(run["outcome"] for run in pack.runs)
-    assert outcomes["FAIL"] >= 50 and outcomes["ERROR"] >= 1
+    assert outcomes["FAIL"] >= 80 and outcomes["ERROR"] >= 1
     assert traction_pack(modules=2, cells_per_module=3) == traction_pack(
         modules=2, cells_per_module=3
     )

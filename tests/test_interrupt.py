@@ -37,6 +37,8 @@ def test_ctrl_c_writes_the_partial_graph_and_exits_130(make_server: Any, tmp_pat
             "--no-cache",
             "--concurrency",
             "4",
+            "--via",
+            "get",  # one request per unit: several in flight when Ctrl-C comes
         ],
         env=env,
         stdout=subprocess.PIPE,

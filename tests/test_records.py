@@ -222,7 +222,11 @@ def test_a_crawl_from_a_lower_case_serial_has_one_node_per_unit(
         ("MOD-0002", "CELL-0002"),
     }
     assert all(attrs["declared_by"] == ["child", "parent"] for *_, attrs in graph.edges(data=True))
-    assert server.total_requests == 5
+    assert server.endpoint_requests["unit"] == 0  # the default: levels through the list
+    per_unit = cli(server, "export", "pack-0001", "-o", str(out), "--no-cache", "--via", "get")
+    assert per_unit.exit_code == ExitCode.OK, per_unit.output
+    assert sorted(load(out.read_text(encoding="utf-8"))) == sorted(graph)
+    assert server.endpoint_requests["unit"] == 5
 
 
 def test_audit_of_a_lower_case_start_reports_no_mismatch(make_server: Any) -> None:

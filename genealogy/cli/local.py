@@ -42,7 +42,7 @@ def demo(out_dir: Path, start: str | None) -> None:
     of the start unit up to its product, and the audit.
     """
     from genealogy.cli.report import crawl_summary
-    from genealogy.datasets import DEMO_START, factory
+    from genealogy.datasets import DEMO_START, demo_data
     from genealogy.graph import build_graph
     from genealogy.localserver import LocalTofuPilot
     from genealogy.output import write
@@ -53,12 +53,17 @@ def demo(out_dir: Path, start: str | None) -> None:
 
     key = secrets.token_urlsafe(16)
     serial = start or DEMO_START
-    units = factory()
-    with LocalTofuPilot(units, api_key=key) as server:
-        click.echo(f"Local TofuPilot-compatible server on {server.url} ({len(units)} demo units)")
+    units, runs = demo_data()
+    with LocalTofuPilot(units, runs=runs, api_key=key) as server:
+        click.echo(
+            f"Local TofuPilot-compatible server on {server.url} "
+            f"({len(units)} demo units, {len(runs)} runs)"
+        )
         click.echo(f"Crawling the assembly around {serial} ...")
+        # one request per unit, for each unit's creating run, and then every run history
+        crawl = CrawlOptions(base_url=server.url, api_key=key, via="get", history=True)
         try:
-            result = run_crawl(serial, CrawlOptions(base_url=server.url, api_key=key))
+            result = run_crawl(serial, crawl)
         except GenealogyError as error:
             _fail(error)
     graph = build_graph(result)
@@ -89,7 +94,8 @@ def demo(out_dir: Path, start: str | None) -> None:
 @click.option(
     "--data",
     type=click.Path(exists=True, dir_okay=False),
-    help="JSON file of unit records  [default: the demo factory]",
+    help="JSON file: a list of unit records, or {\"units\": [...], \"runs\": [...]}  "
+    "[default: the demo factory]",
 )
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
 @click.option(
@@ -108,18 +114,19 @@ def serve(
     data: str | None, port: int, api_key: str, latency: float, rate_limit: float | None
 ) -> None:
     """Serve unit records on 127.0.0.1 as a TofuPilot-compatible API, until Ctrl-C."""
-    from genealogy.datasets import factory
-    from genealogy.localserver import LocalTofuPilot, load_units
+    from genealogy.datasets import demo_data
+    from genealogy.localserver import LocalTofuPilot, load_data
 
     try:
-        units = load_units(data) if data else factory()
+        units, runs = load_data(data) if data else demo_data()
     except (ValueError, KeyError, TypeError) as error:
         raise click.BadParameter(
-            f"not a JSON list of unit records: {error}", param_hint="--data"
+            f"not a list of unit records, nor {{\"units\": [...], \"runs\": [...]}}: {error}",
+            param_hint="--data",
         ) from error
     try:
         server = LocalTofuPilot(
-            units, api_key=api_key, latency=latency, rate_limit=rate_limit, port=port
+            units, runs=runs, api_key=api_key, latency=latency, rate_limit=rate_limit, port=port
         )
     except OSError as error:
         raise click.UsageError(

@@ -309,8 +309,10 @@ crawl_arguments = grouped(
         click.option(
             "--via",
             type=click.Choice(["auto", "list", "get"]),
-            default="get",
+            default="auto",
             show_default=True,
+            envvar="GENEALOGY_VIA",
+            show_envvar=True,
             help="auto: whole levels of the assembly per request through the list endpoint "
             "(one request per unit if the server has none); get: one request per unit, "
             "which alone gives each unit's creating run.",
@@ -318,6 +320,8 @@ crawl_arguments = grouped(
         click.option(
             "--no-history",
             is_flag=True,
+            envvar="GENEALOGY_NO_HISTORY",
+            show_envvar=True,
             help="Do not fetch the units' run histories (GET /v2/runs): colours, filters and "
             "findings then use the latest run the list gives, or the creating run.",
         ),

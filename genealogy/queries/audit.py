@@ -55,7 +55,7 @@ from typing import Any, Literal
 
 import networkx as nx
 
-from genealogy.nodes import BAD_OUTCOMES
+from genealogy.nodes import BAD_OUTCOMES, outcome
 from genealogy.text import ljust, shown, width
 
 Severity = Literal["error", "warning", "info"]
@@ -392,9 +392,11 @@ def _repaired(view: _View) -> Iterator[Finding]:
 
 
 def _no_runs(view: _View) -> Iterator[Finding]:
+    """No creating run, and no run in its history (or, listed, no latest run) either."""
     for node in view.fetched:
-        if view.attrs[node].get("run_id") is None:
-            yield _finding("no-run", (node,), f"{node} has no creating run: it was never tested")
+        attrs = view.attrs[node]
+        if attrs.get("run_id") is None and not attrs.get("run_count") and not outcome(attrs):
+            yield _finding("no-run", (node,), f"{node} has no run: it was never tested")
 
 
 def _unexplored(view: _View) -> Iterator[Finding]:

@@ -22,15 +22,18 @@ from typing import Any
 import pydantic
 
 from genealogy.matching import fold
-from genealogy.models import ListedRun, ListedUnit, PageMeta
+from genealogy.models import ListedUnit, PageMeta, RunDigest
 from genealogy.records import summarise
 from genealogy.sources import Counters, Failed, JsonFailed, NotFound
 from genealogy.sources.cache import UnitCache
-from genealogy.sources.http import HttpSource, chunk_serials
+from genealogy.sources.http import HttpSource, SerialChunks, chunk_serials
 
 UNITS_PATH = "/v2/units"
 RUNS_PATH = "/v2/runs"
 PAGE_LIMIT = 100
+PAGE_FILL = 0.9
+"""Run-history requests carry as many serials as should fill nine tenths of a page, judged
+from the first 100 units' runs: a chunk of 100 units with 102 runs would cost two requests."""
 MISSING_ENDPOINT = frozenset({400, 404, 405, 501})
 """What a server without a list endpoint answers its first request."""
 MAX_PAGES = 10_000
@@ -57,7 +60,7 @@ ListOutcome = Listed | NotFound | Failed
 class History:
     """A unit's runs, oldest first."""
 
-    runs: tuple[ListedRun, ...]
+    runs: tuple[RunDigest, ...]
 
 
 HistoryOutcome = History | Failed
@@ -179,14 +182,36 @@ class ListSource:
             ("sort_by", "started_at"),
             ("sort_order", "asc"),
         ]
-        split = chunk_serials(http.settings.base_url, RUNS_PATH, wanted, params=params)
-        answers.update({fold(s): Failed(reason) for s, reason in split.unrequestable.items()})
-        pages = await self._all_pages(http, RUNS_PATH, split.chunks, params)
+        probe = wanted[:PAGE_LIMIT]
+        split = chunk_serials(http.settings.base_url, RUNS_PATH, probe, params=params)
+        batches = [(split, await self._all_pages(http, RUNS_PATH, split.chunks, params))]
+        if len(wanted) > len(probe):
+            # Runs come 100 to a page: as many serials a request as fill about one page.
+            runs_each = sum(len(items) for items, _ in batches[0][1]) / len(probe)
+            size = max(1, min(PAGE_LIMIT, int(PAGE_FILL * PAGE_LIMIT / max(runs_each, 0.01))))
+            split = chunk_serials(
+                http.settings.base_url,
+                RUNS_PATH,
+                wanted[len(probe) :],
+                params=params,
+                max_items=size,
+            )
+            batches.append((split, await self._all_pages(http, RUNS_PATH, split.chunks, params)))
+        for split, pages in batches:
+            answers.update(self._histories_of(split, pages))
+        return answers
+
+    def _histories_of(
+        self, split: SerialChunks, pages: list[tuple[list[Any], str | None]]
+    ) -> dict[str, HistoryOutcome]:
+        answers: dict[str, HistoryOutcome] = {
+            fold(s): Failed(reason) for s, reason in split.unrequestable.items()
+        }
         for chunk, (items, failure) in zip(split.chunks, pages, strict=True):
-            runs: dict[str, list[ListedRun]] = {fold(serial): [] for serial in chunk}
+            runs: dict[str, list[RunDigest]] = {fold(serial): [] for serial in chunk}
             for raw in items:
                 try:
-                    run = ListedRun.model_validate(raw)
+                    run = RunDigest.model_validate(raw)
                 except pydantic.ValidationError:
                     continue  # a run without a readable id, outcome or unit tells nothing
                 runs.setdefault(fold(run.unit.serial_number), []).append(run)
@@ -208,7 +233,7 @@ class ListSource:
         if row is None or row.record is None:
             return None
         try:
-            runs = tuple(ListedRun.model_validate(run) for run in json.loads(row.record))
+            runs = tuple(RunDigest.model_validate(run) for run in json.loads(row.record))
         except (pydantic.ValidationError, ValueError, TypeError, RecursionError):
             return None
         self.counters.cache_hits += 1
@@ -286,6 +311,6 @@ def _errors(exc: pydantic.ValidationError) -> str:
     return summarise(list(exc.errors()))
 
 
-def _run_order(run: ListedRun) -> tuple[bool, str, str]:
+def _run_order(run: RunDigest) -> tuple[bool, str, str]:
     started = run.started_at.isoformat() if run.started_at else ""
     return (run.started_at is None, started, run.id)

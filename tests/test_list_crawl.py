@@ -1,0 +1,197 @@
+"""Crawling by the page: whole levels through `GET /v2/units`, histories through `GET /v2/runs`,
+the fallback to one request per unit, and the command's default path end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import genealogy
+from genealogy.datasets import DEMO_START, REWORKED, demo_data, synthetic_tree
+from genealogy.errors import ExitCode
+from genealogy.localserver import Fault, LocalTofuPilot
+from genealogy.renderers.json import load
+from genealogy.runner import CrawlOptions, run_crawl
+from tests.conftest import API_KEY, MakeServer, crawl, run_cli
+from tests.records import unit
+
+
+def listed(server: LocalTofuPilot, start: str, **options: Any) -> Any:
+    return genealogy.crawl(start, base_url=server.url, api_key=API_KEY, **options)
+
+
+def comparable_structure(graph: Any) -> tuple[Any, ...]:
+    """What both paths know; a unit without a record has its part only on the per-unit path
+    (from its parent's list of children, which the list endpoint gives without parts)."""
+    keys = ("status", "part_number", "revision", "batch", "parent_serial", "children_serials")
+    nodes = {
+        n: {k: a.get(k) for k in keys if a["status"] == "ok" or k == "status"}
+        for n, a in graph.nodes(data=True)
+    }
+    return nodes, sorted(graph.edges(data=True)), graph.graph["start"], graph.graph["roots"]
+
+
+def test_the_list_path_finds_the_same_assembly_in_a_few_requests(make_server: MakeServer) -> None:
+    units, runs = demo_data()
+    server = make_server(units, runs=runs)
+    by_page = listed(server, DEMO_START.lower())
+    requests_by_page = dict(server.endpoint_requests)
+    server.endpoint_requests.clear()
+    per_unit = crawl(server, DEMO_START)  # one GET per unit
+    assert comparable_structure(by_page) == comparable_structure(per_unit)
+    assert requests_by_page["units"] <= 8 and requests_by_page.get("unit", 0) == 0
+    assert server.endpoint_requests["unit"] == 80
+
+
+def test_every_unit_carries_its_history_exactly_as_the_server_holds_it(
+    make_server: MakeServer,
+) -> None:
+    units, runs = demo_data()
+    server = make_server(units, runs=runs)
+    graph = listed(server, DEMO_START)
+    for serial, attrs in graph.nodes(data=True):
+        if attrs["status"] != "ok":
+            assert "runs" not in attrs
+            continue
+        held = server.history(serial)
+        assert [run["id"] for run in attrs["runs"]] == [run["id"] for run in held], serial
+        assert [run["outcome"] for run in attrs["runs"]] == [run["outcome"] for run in held]
+        assert attrs["run_count"] == len(held)
+        assert attrs["latest_outcome"] == (held[-1]["outcome"] if held else None)
+    for serial in REWORKED:
+        if serial in graph:
+            outcomes = [run["outcome"] for run in graph.nodes[serial]["runs"]]
+            assert outcomes[-1] == "PASS" and outcomes[0] != "PASS", (serial, outcomes)
+
+
+def test_paging_follows_the_cursor_and_chunks_stay_under_100_serials(
+    make_server: MakeServer,
+) -> None:
+    records = synthetic_tree(1000, 3)
+    server = make_server(records)
+    graph = listed(server, records[0]["serial_number"], history=False)
+    assert graph.number_of_nodes() == 1000
+    assert all(attrs["status"] == "ok" for _, attrs in graph.nodes(data=True))
+    for endpoint, params in server.list_queries:
+        assert endpoint == "units"
+        assert len(params.get("serial_numbers", [])) <= 100
+    assert server.endpoint_requests["units"] <= 14
+
+
+def test_a_serial_absent_from_the_answer_is_not_found_with_the_reason(
+    make_server: MakeServer,
+) -> None:
+    server = make_server([unit("TOP", children=["A", "GHOST"]), unit("A", parent="TOP")])
+    graph = listed(server, "TOP")
+    assert graph.nodes["GHOST"]["status"] == "not_found"
+    assert "not in the list endpoint's answer" in graph.nodes["GHOST"]["reason"]
+    assert graph.nodes["A"]["status"] == "ok"
+
+
+def test_a_failed_list_request_fails_its_units_and_the_crawl_goes_on(
+    make_server: MakeServer,
+) -> None:
+    server = make_server([unit("TOP", children=["A"]), unit("A", parent="TOP")])
+    server.list_faults["units"] = Fault(status=503, times=None)
+    with pytest.raises(genealogy.StartUnreachable) as raised:
+        listed(server, "TOP", retries=1)
+    assert "503" in str(raised.value)
+    server.list_faults.clear()
+    server.list_faults["runs"] = Fault(status=503, times=None)
+    graph = listed(server, "TOP", retries=0)
+    assert graph.nodes["A"]["status"] == "ok"
+    assert "runs" not in graph.nodes["A"]
+    assert any("run history not fetched" in w for w in graph.nodes["A"]["warnings"])
+
+
+def test_without_list_endpoints_the_crawl_falls_back_and_says_so_once(
+    make_server: MakeServer, tmp_path: Path
+) -> None:
+    records = [unit("TOP", children=["A", "B"]), unit("A", parent="TOP"), unit("B", parent="TOP")]
+    server = make_server(records, list_endpoints=False)
+    out = tmp_path / "g.json"
+    result = run_cli(server, "export", "TOP", "-o", str(out), "--no-cache", via=None)
+    assert result.exit_code == ExitCode.OK, result.output
+    assert result.stderr.count("no list endpoints") == 1
+    assert server.endpoint_requests["unit"] == 3
+    assert server.endpoint_requests["units"] == 1  # the one that found out
+    assert sorted(load(out.read_text(encoding="utf-8"))) == ["A", "B", "TOP"]
+    forced = run_cli(server, "tree", "TOP", "--no-cache", "--via", "list", via=None)
+    assert forced.exit_code == ExitCode.UNREACHABLE
+    assert "no list endpoints" in forced.stderr
+
+
+def test_no_history_makes_no_runs_request_and_colours_by_the_latest_run(
+    make_server: MakeServer,
+) -> None:
+    units, runs = demo_data()
+    server = make_server(units, runs=runs)
+    graph = listed(server, DEMO_START, history=False)
+    assert server.endpoint_requests["runs"] == 0
+    module = graph.nodes["MOD-16S-0313"]
+    assert "runs" not in module and module["latest_outcome"] == "FAIL"  # the list's last run
+    assert genealogy.summary(graph).by_outcome["FAIL"] >= 2
+
+
+def test_the_cache_serves_the_list_path(make_server: MakeServer, tmp_path: Path) -> None:
+    units, runs = demo_data()
+    server = make_server(units, runs=runs)
+    cache = tmp_path / "cache.sqlite3"
+    first = listed(server, DEMO_START, cache=cache)
+    before = server.total_requests
+    second = listed(server, DEMO_START, cache=cache)
+    assert server.total_requests == before  # every unit and history from the cache
+    assert comparable_structure(first) == comparable_structure(second)
+    assert second.nodes[DEMO_START]["runs"] == first.nodes[DEMO_START]["runs"]
+    offline = listed(server, DEMO_START, cache=cache, offline=True)
+    assert server.total_requests == before
+    assert offline.number_of_nodes() == first.number_of_nodes()
+
+
+def test_odd_serials_travel_whole_as_query_values(make_server: MakeServer) -> None:
+    odd = ["a&b=c", "x#y", "../runs", "sp ace", "plus+sign", "pct%2F", "电池-01", "semi;colon"]
+    records = [unit("TOP", children=odd), *(unit(s, parent="TOP") for s in odd)]
+    server = make_server(records)
+    graph = listed(server, "top")
+    assert sorted(graph) == sorted(["TOP", *odd])
+    assert all(attrs["status"] == "ok" for _, attrs in graph.nodes(data=True))
+
+
+def test_one_unreadable_item_fails_one_unit(make_server: MakeServer) -> None:
+    broken = {**unit("B", parent="TOP"), "part": {"number": 7}}
+    server = make_server([unit("TOP", children=["A", "B"]), unit("A", parent="TOP"), broken])
+    graph = listed(server, "TOP")
+    assert graph.nodes["A"]["status"] == "ok"
+    assert graph.nodes["B"]["status"] == "error"
+    assert "not a unit" in graph.nodes["B"]["reason"]
+
+
+def test_the_command_default_is_the_list_path_with_history(
+    make_server: MakeServer, tmp_path: Path
+) -> None:
+    units, runs = demo_data()
+    server = make_server(units, runs=runs)
+    out = tmp_path / "audit.json"
+    result = run_cli(
+        server, "audit", DEMO_START, "-f", "json", "-o", str(out), "--no-cache", via=None
+    )
+    assert result.exit_code == ExitCode.OK, result.output
+    assert server.endpoint_requests["unit"] == 0 and server.endpoint_requests["runs"] >= 1
+    findings = json.loads(out.read_text())["findings"]
+    never_tested = {s for f in findings if f["code"] == "no-run" for s in f["serials"]}
+    graph = listed(server, DEMO_START)
+    untested = {n for n, a in graph.nodes(data=True) if a["status"] == "ok" and not a["runs"]}
+    assert never_tested == untested  # a listed unit with runs is tested, creating run or not
+
+
+def test_per_unit_options_still_give_the_creating_run(make_server: MakeServer) -> None:
+    units, runs = demo_data()
+    server = make_server(units, runs=runs)
+    options = CrawlOptions(base_url=server.url, api_key=API_KEY, via="get", history=True)
+    result = run_crawl(DEMO_START, options)
+    attrs = result.units[DEMO_START].attrs
+    assert attrs is not None
+    assert attrs["run_outcome"] == "FAIL" and attrs["run_count"] >= 1
