@@ -19,7 +19,9 @@ class ExitCode(IntEnum):
     UNREACHABLE = 8  # the start unit could not be fetched (network, server errors, offline miss)
     FINDINGS = 9  # audit findings matched --fail-on
     OUTPUT_FAILED = 10  # the output could not be written (Graphviz missing, path not writable)
+    HANGUP = 129  # SIGHUP (the terminal closed); as Ctrl-C
     INTERRUPTED = 130  # Ctrl-C; what was crawled so far was still written
+    TERMINATED = 143  # SIGTERM (a cancelled CI job, `timeout`); as Ctrl-C
 
 
 class GenealogyError(Exception):

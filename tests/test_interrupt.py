@@ -1,4 +1,5 @@
-"""Ctrl-C during a crawl: the process stops promptly and still writes what it crawled."""
+"""Ctrl-C, SIGTERM and SIGHUP during a crawl: the process stops promptly, still writes what it
+crawled, marks it interrupted, leaves no temporary file, and exits 128 + the signal."""
 
 from __future__ import annotations
 
@@ -19,7 +20,18 @@ from tests.records import unit
 
 
 @pytest.mark.slow
-def test_ctrl_c_writes_the_partial_graph_and_exits_130(make_server: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("signum", "code"),
+    [
+        (signal.SIGINT, ExitCode.INTERRUPTED),
+        (signal.SIGTERM, ExitCode.TERMINATED),
+        (signal.SIGHUP, ExitCode.HANGUP),
+    ],
+    ids=["SIGINT", "SIGTERM", "SIGHUP"],
+)
+def test_a_signal_writes_the_partial_graph_and_exits_with_its_code(
+    make_server: Any, tmp_path: Path, signum: signal.Signals, code: ExitCode
+) -> None:
     children = [f"C{i:02d}" for i in range(40)]
     records = [unit("ROOT", children=children)] + [unit(c, parent="ROOT") for c in children]
     server = make_server(records, latency=0.5)
@@ -50,14 +62,15 @@ def test_ctrl_c_writes_the_partial_graph_and_exits_130(make_server: Any, tmp_pat
         while server.total_requests < 6:  # wait until the root is in and children in flight
             assert time.monotonic() < deadline, "the crawl never got under way"
             time.sleep(0.05)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
         _, stderr = process.communicate(timeout=20)
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
 
-    assert process.returncode == ExitCode.INTERRUPTED, stderr
+    assert process.returncode == code, stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["partial.json"]  # no temporary file left
     assert "interrupted" in stderr
     graph = load(out.read_text(encoding="utf-8"))
     assert graph.graph["interrupted"] is True
@@ -67,3 +80,22 @@ def test_ctrl_c_writes_the_partial_graph_and_exits_130(make_server: Any, tmp_pat
     unexplored = [c for c in children if graph.nodes[c]["status"] == "unexplored"]
     assert all("interrupted" in graph.nodes[c]["reason"] for c in unexplored)
     assert "Traceback" not in stderr
+
+
+def test_signals_during_the_write_wait_until_it_is_done(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Two Ctrl-C presses 50 ms apart used to leave nothing: now the write finishes first."""
+    from genealogy.cli import signals
+
+    finished = []
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt), signals.deferred():
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)
+        finished.append("written")
+    assert finished == ["written"]
+    assert "finishing the output first" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) == before  # handlers restored
+    signals.received.clear()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from genealogy import __version__
+from genealogy.cli import signals
 from genealogy.cli.params import (
     CrawlArgs,
     TreeArgs,
@@ -79,7 +80,7 @@ def reports_errors(command: Callable[..., None]) -> Callable[..., None]:
             _fail(error, api_key)
         except KeyboardInterrupt:
             click.echo("genealogy: interrupted.", err=True)
-            sys.exit(ExitCode.INTERRUPTED)
+            sys.exit(signals.exit_code(ExitCode.INTERRUPTED))
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as error:  # a bug: say so plainly
@@ -107,7 +108,8 @@ Exit codes:
   8  the start unit could not be fetched (network, server errors, offline cache miss)
   9  audit findings matched --fail-on
  10  the output could not be written (Graphviz missing, path not writable)
-130  interrupted by Ctrl-C (what was crawled is still written)
+130  interrupted by Ctrl-C (what was crawled is still written and marked interrupted)
+129  ended by SIGHUP, 143 by SIGTERM (likewise)
 
 A serial number that starts with '-' goes after '--':  genealogy tree -- -SN-1
 """
@@ -143,6 +145,7 @@ def _crawl(crawl: CrawlArgs) -> tuple[CrawlResult, nx.DiGraph]:
     from genealogy.sources import Counters
 
     _setup_logging(crawl.reporting.verbose, crawl.reporting.debug)
+    signals.install()
     counters = Counters()
     progress = Progress(counters, enabled=None if not crawl.reporting.quiet else False)
     try:
@@ -182,9 +185,11 @@ def _render_options(output: str, tree: TreeArgs | None = None, **extra: Any) -> 
 
 
 def _write(content: str | bytes, output: str) -> None:
+    """Write the output whole: Ctrl-C, SIGTERM and SIGHUP wait until it is written."""
     from genealogy.output import write
 
-    write(content, output)
+    with signals.deferred():
+        write(content, output)
 
 
 def _lines(text: str) -> str:
@@ -213,6 +218,8 @@ def _finish(
     code = exit_code_for(result, reporting.strict)
     if failing and code is not ExitCode.INTERRUPTED:
         code = ExitCode.FINDINGS
+    if code is ExitCode.INTERRUPTED:
+        code = signals.exit_code(code)
     if reporting.quiet:
         why = failing if code is ExitCode.FINDINGS else failure_line(result, reporting.strict)
         if why:

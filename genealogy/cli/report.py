@@ -15,7 +15,7 @@ LISTED_FAILURES = 5
 
 def exit_code_for(result: CrawlResult, strict: bool) -> ExitCode:
     if result.interrupted:
-        return ExitCode.INTERRUPTED
+        return ExitCode.INTERRUPTED  # the CLI tells Ctrl-C from SIGTERM and SIGHUP
     return ExitCode.INCOMPLETE if result.failed(strict) else ExitCode.OK
 
 
