@@ -40,6 +40,25 @@ def printable(text: str) -> str:
     return _UNSAFE.sub(_escape, text)
 
 
+def terminal_json(text: str) -> str:
+    """JSON text with every unsafe character inside its strings as a JSON escape (`\u202e`),
+    for a terminal: the same JSON value, but no C1 control or bidi character reaches the
+    screen. Raw tabs, line ends and carriage returns in JSON text are its own whitespace
+    (inside strings JSON escapes them), so they stay."""
+    return _UNSAFE_IN_JSON.sub(_json_escape, text)
+
+
+_UNSAFE_IN_JSON = re.compile(f"(?![\t\n\r]){_UNSAFE.pattern}")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
 def shown(value: object) -> str:
     """A value as one printable line; `None` becomes an empty string."""
     return "" if value is None else printable(str(value))

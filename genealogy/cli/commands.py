@@ -35,7 +35,7 @@ from genealogy.errors import (
 )
 from genealogy.formats import EXTENSIONS, FORMATS, format_for, help_table
 from genealogy.redact import redact, secret_forms
-from genealogy.text import printable
+from genealogy.text import printable, terminal_json
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -184,10 +184,13 @@ def _render_options(output: str, tree: TreeArgs | None = None, **extra: Any) -> 
     )
 
 
-def _write(content: str | bytes, output: str) -> None:
-    """Write the output whole: Ctrl-C, SIGTERM and SIGHUP wait until it is written."""
+def _write(content: str | bytes, output: str, *, is_json: bool = False) -> None:
+    """Write the output whole: Ctrl-C, SIGTERM and SIGHUP wait until it is written. JSON bound
+    for a terminal has its invisible, bidi and C1 characters as JSON escapes."""
     from genealogy.output import write
 
+    if is_json and isinstance(content, str) and output == "-" and sys.stdout.isatty():
+        content = terminal_json(content)
     with signals.deferred():
         write(content, output)
 
@@ -275,7 +278,8 @@ def export_command(
         extra["audit"] = _audit_of(graph, shown)
     from genealogy.renderers import render
 
-    _write(render(shown, chosen.name, _render_options(output, tree, **extra)), output)
+    rendered = render(shown, chosen.name, _render_options(output, tree, **extra))
+    _write(rendered, output, is_json=chosen.name == "json")
     wrote = None if output == "-" else f"{output} ({chosen.name})"
     _finish(result, graph, crawl, wrote=wrote)
 
@@ -341,7 +345,7 @@ def trace_command(
     result, graph = _crawl(crawl)
     found = trace(_filtered(graph, view, crawl, keep=(result.start,)), result.start)
     if fmt == "json":
-        _write(_json(found.to_dict()), output)
+        _write(_json(found.to_dict()), output, is_json=True)
     else:
         text = format_trace(found, charset="ascii" if charset == "ascii" else "unicode")
         _write(_lines(text), output)
@@ -392,7 +396,7 @@ def audit_command(
     report = _audit_of(graph, shown)
     if fmt == "json":
         summary = summarise(shown, len(report.findings))
-        _write(_json({"summary": summary.to_dict(), **report.to_dict()}), output)
+        _write(_json({"summary": summary.to_dict(), **report.to_dict()}), output, is_json=True)
     else:
         _write(_lines(format_audit(report)), output)
     failing = [finding for finding in report.findings if fail_on and matches(finding, fail_on)]
@@ -414,6 +418,9 @@ def summary_command(crawl: CrawlArgs, view: ViewArgs, output: str, fmt: str) -> 
     shown = _filtered(graph, view, crawl)
     findings = len(_audit_of(graph, shown).findings)
     summary = summarise(shown, findings)
-    _write(_json(summary.to_dict()) if fmt == "json" else _lines(format_summary(summary)), output)
+    if fmt == "json":
+        _write(_json(summary.to_dict()), output, is_json=True)
+    else:
+        _write(_lines(format_summary(summary)), output)
     _finish(result, graph, crawl, findings=findings)
 
