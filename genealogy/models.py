@@ -61,7 +61,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 class ApiModel(BaseModel):
     """Base of every API model: unknown fields are kept, not rejected."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -341,7 +341,7 @@ Lenient = WrapValidator(_or_none)
 
 
 class _Digest(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 class _Named(_Digest):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import json
 import logging
 import random
@@ -132,7 +133,32 @@ def query_string(params: Iterable[tuple[str, str]]) -> str:
     arrives whole and as itself whatever query decoder the server uses. Raises
     `UnicodeEncodeError` for text that is not valid Unicode (a lone surrogate).
     """
-    return "&".join(f"{quote(key, safe='')}={quote(value, safe='')}" for key, value in params)
+    return "&".join(f"{_quoted(key)}={_quoted(value)}" for key, value in params)
+
+
+@functools.lru_cache(maxsize=65536)
+def _quoted(text: str) -> str:
+    """Remembered: a chunk of 100 serials is quoted to size it, then for each page again."""
+    return quote(text, safe="")
+
+
+@functools.lru_cache(maxsize=64)
+def _endpoint(url: str) -> httpx.URL:
+    return httpx.URL(url)
+
+
+def _with_query(base_url: str, path: str, query: str) -> httpx.URL | str:
+    """The endpoint's URL with `query`, made without httpx parsing the query again: it checks
+    every character of a URL (0.45 ms for 100 serials, a third of a 7,000-unit crawl's CPU),
+    and `query_string` only makes characters a query may hold. If httpx's URL stops having
+    the internals this relies on, the URL is given as text and httpx parses it."""
+    url = base_url.rstrip("/") + path
+    try:
+        made = httpx.URL.__new__(httpx.URL)
+        made._uri_reference = _endpoint(url)._uri_reference._replace(query=query)
+    except (AttributeError, TypeError, ValueError):
+        return f"{url}?{query}"
+    return made
 
 
 def endpoint_url(base_url: str, path: str, params: Iterable[tuple[str, str]] = ()) -> str:
@@ -369,7 +395,9 @@ class HttpSource:
                 f"request URL of {_url_bytes(url):,} bytes is too long to send (the limit is "
                 f"{MAX_URL_BYTES:,}): ask for fewer items at once"
             )
-        answer = await self._fetch(url, _Subject(path))
+        query = url.partition("?")[2]
+        target = _with_query(self.settings.base_url, path, query) if query else url
+        answer = await self._fetch(target, _Subject(path))
         if isinstance(answer, JsonFailed):
             return JsonFailed(self._redact(answer.reason), answer.status, answer.code)
         if answer.status != 200:
@@ -395,7 +423,7 @@ class HttpSource:
             return NotFound(f"not found (404{detail})")
         return Failed(f"HTTP {answer.status}{detail}")
 
-    async def _fetch(self, url: str, subject: _Subject) -> _Answer | JsonFailed:
+    async def _fetch(self, url: str | httpx.URL, subject: _Subject) -> _Answer | JsonFailed:
         """GET `url` until an answer that is not retried, or a failure; see the module."""
         try:
             request = self._client.build_request("GET", url)
