@@ -125,7 +125,7 @@ def test_max_paths_truncates() -> None:
     assert result.truncated
     assert (
         format_trace(result).split("\n\n")[1]
-        == "... more paths not shown: only the first 1 are listed"
+        == "... 1 more path not shown: only the first 1 is listed"
     )
 
 
@@ -245,6 +245,9 @@ def test_to_dict_is_plain_json(plant_graph: nx.DiGraph) -> None:
         "batch": None,
         "outcome": "PASS",
         "status": "ok",
+        "run_count": None,  # no run history in the plant
+        "latest_outcome": None,
+        "runs": None,
     }
     assert data["problems"][0] == {
         "serial": "BAD",

@@ -12,6 +12,13 @@ The tree is a spanning tree of the graph, placed breadth-first from the top-leve
 each unit appears once, at its shallowest position. A unit that a second parent also lists
 (inconsistent data) or that closes a cycle appears there as a *link* row pointing at it, so
 the page grows with the number of links, never exponentially.
+
+Each unit carries `below`: how many failed (FAIL), errored (ERROR, TIMEOUT, ABORTED) and
+missing (not found, or not fetchable) units its row holds in the placed tree, i.e. what opening
+it all the way shows (link rows lead elsewhere and are not counted), so every unit counts once
+per top-level row; a collapsed row shows it ("2 failed · 1 missing"). One pass over the placed
+tree computes them all. A unit whose run history is known carries it (`runs`, oldest first,
+each with its outcome class; `run_count`; `latest_outcome`), shown under "Run history".
 """
 
 from __future__ import annotations
@@ -29,7 +36,8 @@ from typing import Any
 import networkx as nx
 
 from genealogy.graph import roots as top_level
-from genealogy.nodes import CLASSES, outcome_class, state_text
+from genealogy.nodes import CLASSES, NOT_FETCHED, OUTCOMES, UNKNOWN, outcome_class, state_text
+from genealogy.nodes import problem_kind as kind_of
 from genealogy.queries.audit import Audit
 from genealogy.renderers import RenderOptions
 from genealogy.renderers.palette import LOOKS
@@ -53,8 +61,16 @@ FIELDS = (
     "reason",
     "reported_serial",
     "parent_serial",
+    "run_count",
+    "latest_outcome",
 )
 """Node attributes the page shows, copied when present (not None)."""
+
+RUN_FIELDS = ("id", "outcome", "procedure", "started_at", "ended_at", "duration_s")
+"""What the page shows of each run of a unit's history."""
+
+BELOW = {"failed": "failed", "errored": "errored", "not_found": "missing", "fetch_error": "missing"}
+"""A problem kind (genealogy.nodes.problem_kind) -> what a collapsed row counts it as."""
 
 INDENT_LEVELS = 40
 """Levels indented one step further each; deeper rows line up at this indent (their level
@@ -82,7 +98,11 @@ def page_data(graph: nx.DiGraph, report: Audit | None = None) -> dict[str, Any]:
     serials = list(graph)
     index = {serial: position for position, serial in enumerate(serials)}
     roots, kids, links = placement(graph, index)
+    below = problems_below(graph, serials, roots, kids)
     units = [_unit(graph, serial, index, kids, links) for serial in serials]
+    for unit, counts in zip(units, below, strict=True):
+        if counts:
+            unit["below"] = counts
     findings = [
         {
             "code": finding.code,
@@ -146,6 +166,47 @@ def placement(
     return top_rows, kids, links
 
 
+def problems_below(
+    graph: nx.DiGraph, serials: list[str], roots: list[int], kids: list[list[int]]
+) -> list[dict[str, int]]:
+    """Per unit, its failed, errored and missing units below it in the placed tree (itself not
+    counted; only the kinds present): one pass, children before parents."""
+    own = [BELOW.get(kind_of(graph.nodes[serial]) or "") for serial in serials]
+    order: list[int] = []
+    stack = list(roots)
+    while stack:
+        position = stack.pop()
+        order.append(position)
+        stack.extend(kids[position])
+    counts: list[dict[str, int]] = [{} for _ in serials]
+    for position in reversed(order):
+        total = counts[position]
+        for kid in kids[position]:
+            for word, number in counts[kid].items():
+                total[word] = total.get(word, 0) + number
+            kind = own[kid]
+            if kind is not None:
+                total[kind] = total.get(kind, 0) + 1
+    return [{w: c[w] for w in ("failed", "errored", "missing") if w in c} for c in counts]
+
+
+def _runs(runs: list[Any]) -> list[dict[str, Any]]:
+    """The history for the page: each run's fields (texts made printable) and its class."""
+    shown_runs = []
+    for run in runs:
+        if not isinstance(run, dict):
+            continue
+        entry: dict[str, Any] = {}
+        for field in RUN_FIELDS:
+            value = run.get(field)
+            if value is not None:
+                entry[field] = shown(value) if isinstance(value, str) else value
+        result = run.get("outcome")
+        entry["class"] = result.lower() if result in OUTCOMES else UNKNOWN
+        shown_runs.append(entry)
+    return shown_runs
+
+
 def _unit(
     graph: nx.DiGraph,
     serial: str,
@@ -165,6 +226,14 @@ def _unit(
         value = attrs.get(field)
         if value is not None:
             unit[field] = shown(value) if isinstance(value, str) else value
+    runs = attrs.get("runs")
+    if isinstance(runs, list):  # the run history is known
+        unit["runs"] = _runs(runs)
+        created = attrs.get("run_outcome")  # its colour may differ from the present one's
+        if attrs.get("status") != "ok":
+            unit["run_class"] = NOT_FETCHED
+        else:
+            unit["run_class"] = created.lower() if created in OUTCOMES else UNKNOWN
     warnings = attrs.get("warnings")
     if warnings:  # most units have none: leave the key out
         unit["warnings"] = [shown(warning) for warning in warnings]

@@ -7,6 +7,11 @@ reachable twice, a cross link, a cycle) is shown again only as one line marked `
 output is finite and every unit's subtree appears once. Units reachable from no root get
 their own tree at the end. Children are sorted by serial number, so the output is stable.
 
+Deeper than `MAX_INDENT` levels below its top, a line is not indented further (a chain of
+100,000 units would otherwise print 20 GB of indentation): it starts with `[level N]` after
+the indentation of level `MAX_INDENT`, and a last line says so. The output stays linear in
+the number of units and links.
+
 Every data string goes through `genealogy.text.shown`, so no serial number or reason can
 print control characters or ANSI escapes; colours (`RenderOptions.color`) come only from here.
 """
@@ -36,6 +41,8 @@ UNICODE = Charset("├── ", "└── ", "│   ", "    ", "◀ start")
 ASCII = Charset("|-- ", "`-- ", "|   ", "    ", "<- start")
 
 REPEATED = "(*)"
+MAX_INDENT = 100
+"""Levels indented further; deeper lines keep this indent and start with `[level N]`."""
 
 COLOURS: dict[str, str] = {
     "pass": "32",  # green
@@ -61,6 +68,11 @@ def lines(graph: nx.DiGraph, options: RenderOptions) -> list[str]:
     tree = _Tree(graph, options)
     for top in tops(graph):
         tree.visit(top)
+    if tree.deepest > MAX_INDENT:
+        tree.out.append(
+            f"(levels down to {tree.deepest:,}: lines deeper than {MAX_INDENT} are not "
+            "indented further, each starts with its [level N])"
+        )
     return tree.out
 
 
@@ -73,14 +85,28 @@ def tops(graph: nx.DiGraph) -> list[str]:
     starts = [node for node in graph.graph.get("roots") or [] if node in graph]
     reached: set[str] = set()
     for node in starts:
-        reached |= {node, *nx.descendants(graph, node)}
+        _reach(graph, node, reached)
     start = graph.graph.get("start")
     candidates = ([start] if start in graph else []) + sorted(graph)
     for node in candidates:
         if node not in reached:
             starts.append(node)
-            reached |= {node, *nx.descendants(graph, node)}
+            _reach(graph, node, reached)
     return starts
+
+
+def _reach(graph: nx.DiGraph, node: str, reached: set[str]) -> None:
+    """Add `node` and its descendants to `reached`, not walking again below a unit already
+    in it: every unit is walked once over all the calls, so `tops` is linear."""
+    if node in reached:
+        return
+    reached.add(node)
+    stack = [node]
+    while stack:
+        for child in graph.successors(stack.pop()):
+            if child not in reached:
+                reached.add(child)
+                stack.append(child)
 
 
 class _Tree:
@@ -91,6 +117,7 @@ class _Tree:
         self.chars = ASCII if options.charset == "ascii" else UNICODE
         self.expanded: set[str] = set()  # units whose children have been listed
         self.out: list[str] = []
+        self.deepest = 0  # the deepest level drawn
 
     def visit(self, top: str) -> None:
         """Append the tree under `top`, depth first; a stack, not recursion: any depth works."""
@@ -99,12 +126,15 @@ class _Tree:
             node, prefix, branch, level = stack.pop()
             attrs: dict[str, Any] = self.graph.nodes[node]
             repeated = node in self.expanded  # also true for an ancestor: a cycle stops here
-            self.out.append(prefix + branch + self._describe(node, attrs, repeated))
+            marker = f"[level {level}] " if level > MAX_INDENT else ""
+            self.out.append(prefix + marker + branch + self._describe(node, attrs, repeated))
+            self.deepest = max(self.deepest, level)
             if repeated or (self.depth is not None and level >= self.depth):
                 continue
             self.expanded.add(node)
             children = sorted(self.graph.successors(node))
-            inner = prefix + self._continuation(branch)
+            # below MAX_INDENT the prefix stops growing: each line's length stays bounded
+            inner = prefix + self._continuation(branch) if level < MAX_INDENT else prefix
             for index in reversed(range(len(children))):
                 last = index == len(children) - 1
                 branch = self.chars.last if last else self.chars.tee

@@ -18,6 +18,8 @@
   const FINDINGS_AT_ONCE = 200; // findings listed at first, and more on each "show more"
   const EMPTY_SERIAL = "(empty serial number)";
   const REVEAL_ALL = 200; // a search with at most this many matches opens the way to each
+  const MAX_RUNS = 200; // runs of one unit's history listed in its details, latest first
+  const BELOW_KINDS = ["failed", "errored", "missing"]; // what a collapsed row counts below it
 
   const tree = byId("tree");
   const searchBox = byId("search");
@@ -57,6 +59,17 @@
 
   /** The unit's state as every other format words it (genealogy.nodes.state_text). */
   const badgeText = (unit) => unit.state;
+
+  /** "2 failed · 1 missing": the problems below a unit in the placed tree (page_data's `below`). */
+  function belowText(below) {
+    if (!below || typeof below !== "object") return "";
+    const parts = [];
+    for (const kind of BELOW_KINDS) {
+      const n = below[kind];
+      if (Number.isInteger(n) && n > 0) parts.push(n + " " + kind);
+    }
+    return parts.join(" \u00b7 ");
+  }
 
   function placedUnder(i) {
     const parent = treeParent[i];
@@ -99,6 +112,12 @@
     if (!isLink && inside > 0) {
       markOpen(li, false);
       row.append(el("span", "more kids-count", inside + (inside === 1 ? " part" : " parts")));
+      const below = belowText(unit.below);
+      if (below) { // shown while the row is closed (page.css hides it on an open row)
+        const badge = el("span", "below", below);
+        badge.title = "Below this unit: " + below;
+        row.append(badge);
+      }
     } else {
       li.classList.add("leaf");
     }
@@ -356,10 +375,20 @@
     add("Revision", unit.revision, "revision");
     add("Batch", unit.batch, "batch");
     add("Sample class", unit.sample, "sample");
+    // The unit's present outcome, in its colour: its creating run's, or with a run history
+    // its latest run's; then, with a history, the creating run's in its own colour.
+    const history = Array.isArray(unit.runs) ? unit.runs : null;
+    const runCount = history ? (Number.isInteger(unit.run_count) ? unit.run_count : history.length) : 0;
     const outcome = el("span", "outcome-line c-" + classOf(unit));
-    const verdict = unit.status === "ok" ? unit.run_outcome || "no run" : "unknown (" + badgeText(unit) + ")";
+    const present = history ? unit.latest_outcome : unit.run_outcome;
+    const verdict = unit.status === "ok" ? present || "no run" : "unknown (" + badgeText(unit) + ")";
     outcome.append(el("span", "swatch"), el("span", null, verdict));
-    add("Run outcome", outcome, "run_outcome");
+    add(history ? "Latest outcome" : "Run outcome", outcome, "run_outcome");
+    if (history) {
+      const created = el("span", "outcome-line c-" + (LABELS.has(unit.run_class) ? unit.run_class : "unknown"));
+      created.append(el("span", "swatch"), el("span", null, unit.run_outcome || (runCount ? "unknown" : "no run")));
+      add("Creating run", created, "created_outcome");
+    }
     add("Procedure", unit.run_procedure, "run_procedure");
     const madeBy = [];
     if (unit.created_by_station) madeBy.push("station " + unit.created_by_station);
@@ -380,6 +409,7 @@
     }
     add("Path to top", pathToTop(i), "path");
     body.push(list);
+    if (history && history.length) body.push(...runHistory(history, runCount));
     const metadata = Object.entries(unit.metadata || {});
     if (metadata.length) {
       body.push(el("h3", null, "Metadata"));
@@ -392,6 +422,31 @@
       body.push(extra);
     }
     detailsBody.replaceChildren(...body);
+  }
+
+  /** The "Run history" section: one line per run, latest first (outcome with its colour,
+   *  procedure, start, duration; the run ID as a tooltip). */
+  function runHistory(history, total) {
+    const heading = "Run history (" + total + (total === 1 ? " run" : " runs") + ", latest first)";
+    const list = el("ol", "runs");
+    list.dataset.field = "runs";
+    for (const run of history.slice(-MAX_RUNS).reverse()) {
+      const item = el("li", "run c-" + (LABELS.has(run.class) ? run.class : "unknown"));
+      item.append(
+        el("span", "swatch"),
+        el("span", "run-outcome", run.outcome || "?"),
+        el("span", "run-procedure", run.procedure || "\u2014"),
+        el("span", "run-started", run.started_at || "\u2014"),
+        el("span", "run-duration", duration(run.duration_s) || "\u2014"),
+      );
+      if (run.id) item.title = "Run ID " + run.id;
+      list.append(item);
+    }
+    const section = [el("h3", null, heading), list];
+    const earlier = history.length - Math.min(history.length, MAX_RUNS);
+    if (earlier) section.push(el("p", "hint", earlier + " earlier runs not listed"));
+    if (total > history.length) section.push(el("p", "hint", (total - history.length) + " runs not in the data"));
+    return section;
   }
 
   function pathToTop(i) {
