@@ -20,7 +20,6 @@ is kept as its text (`"nan"`, `"inf"`), so every export stays valid JSON.
 from __future__ import annotations
 
 import math
-import re
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -32,7 +31,6 @@ from pydantic import (
     ValidationError,
     ValidatorFunctionWrapHandler,
     WrapValidator,
-    model_validator,
 )
 
 MetadataValue = str | bool | int | float
@@ -55,35 +53,15 @@ def _empty_map_if_null(value: Any) -> Any:
     return {} if value is None else value
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 class ApiModel(BaseModel):
-    """Base of every API model: unknown fields are kept, not rejected."""
+    """Base of every API model: unknown fields are kept, not rejected.
+
+    A field name holding a lone surrogate (Python's JSON reader lets `"\\ud800"` through)
+    cannot be an attribute: `genealogy.records.read_unit` escapes such names before these
+    models see them. (A validator here did it for every object read, a third of the cost of
+    reading a record.)"""
 
     model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _usable_field_names(cls, data: Any) -> Any:
-        """An unknown field named with a lone surrogate (Python's JSON reader lets one through)
-        is kept under its `\\udxxx`-escaped name: pydantic cannot take it as a field name."""
-        if isinstance(data, dict) and _surrogate_key(data):
-            return {_escape_surrogates(key): value for key, value in data.items()}
-        return data
-
-
-def _surrogate_key(data: dict[Any, Any]) -> bool:
-    """Whether a key holds a lone surrogate. `map` keeps the loop in C: a generator here cost
-    0.5 s of a crawl of 7,000 listed units and their runs (100,000 objects, 600,000 keys)."""
-    try:
-        return any(map(_SURROGATE.search, data))
-    except TypeError:  # a key that is not text: not from JSON
-        return any(isinstance(key, str) and _SURROGATE.search(key) for key in data)
-
-
-def _escape_surrogates(key: object) -> object:
-    return key.encode("utf-8", "backslashreplace").decode() if isinstance(key, str) else key
 
 
 class Revision(ApiModel):

@@ -13,6 +13,7 @@ runs only on records pydantic rejects.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,12 +54,46 @@ def read_unit(data: Any) -> ReadUnit:
             return ReadUnit(Unit.model_validate(data), tuple(warnings))
         except pydantic.ValidationError as exc:
             errors = exc.errors()
+        if _has_surrogate_key(data):
+            data = escaped_keys(data)  # then read again: names pydantic could not take
+            continue
         core = [error for error in errors if _repair_point(error["loc"]) is None]
         if core or not isinstance(data, dict):
             raise UnreadableRecord(summarise(core or errors))
         data = _copy(data)
         warnings.extend(_repair(data, errors))
     raise UnreadableRecord(summarise(errors))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_surrogate_key(value: Any) -> bool:
+    """Whether a field name anywhere holds a lone surrogate (Python's JSON reader lets one
+    through, and pydantic cannot take it as a field name)."""
+    if isinstance(value, dict):
+        return any(
+            (isinstance(key, str) and _SURROGATE.search(key)) or _has_surrogate_key(item)
+            for key, item in value.items()
+        )
+    if isinstance(value, list):
+        return any(_has_surrogate_key(item) for item in value)
+    return False
+
+
+def escaped_keys(value: Any) -> Any:
+    """`value` with every field name's lone surrogates as `\\udxxx` text: the field is kept,
+    under a name that can be shown and written."""
+    if isinstance(value, dict):
+        return {
+            key.encode("utf-8", "backslashreplace").decode() if isinstance(key, str) else key: (
+                escaped_keys(item)
+            )
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [escaped_keys(item) for item in value]
+    return value
 
 
 def summarise(errors: list[Any], limit: int = 3) -> str:

@@ -23,8 +23,9 @@ import networkx as nx
 from hypothesis import strategies as st
 
 from genealogy.crawler import CrawlResult, Direction, Limits, UnitState
-from genealogy.models import Unit, UnitRef
+from genealogy.models import UnitRef
 from genealogy.nodes import OUTCOMES, Status
+from genealogy.records import escaped_keys, read_unit
 from genealogy.sources import Counters
 from genealogy.text import printable
 
@@ -402,7 +403,10 @@ def crawl_results(draw: st.DrawFn, max_units: int = 5) -> CrawlResult:
     )
     parent_of = {i: draw(st.integers(0, i - 1)) for i in range(1, len(serials))}
     fetched = [True] + [draw(st.booleans()) for _ in serials[1:]]
-    refs = [UnitRef.model_validate({**draw(UNIT_REFS), "serial_number": s}) for s in serials]
+    refs = [
+        UnitRef.model_validate(escaped_keys({**draw(UNIT_REFS), "serial_number": s}))
+        for s in serials
+    ]
     states: dict[str, UnitState] = {}
     for i, serial in enumerate(serials):
         depth = draw(st.integers(0, 10))
@@ -418,7 +422,7 @@ def crawl_results(draw: st.DrawFn, max_units: int = 5) -> CrawlResult:
             "parent": parent,
             "children": children,
         }
-        unit = Unit.model_validate(record)
+        unit = read_unit(record).unit
         cached = draw(st.booleans())
         states[serial] = UnitState(serial, depth, Status.OK, None, unit, refs[i], cached)
     limits = Limits(
@@ -455,7 +459,7 @@ def expected_edges(result: CrawlResult) -> set[tuple[str, str]]:
 
 def crawl_of(*records: Record) -> CrawlResult:
     """A crawl that fetched exactly `records`, the first being the start unit."""
-    units = [Unit.model_validate(record) for record in records]
+    units = [read_unit(record).unit for record in records]
     states = {
         unit.serial_number: UnitState(unit.serial_number, 0, Status.OK, unit=unit) for unit in units
     }

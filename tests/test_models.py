@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from genealogy.models import ApiError, Unit
+from genealogy.records import read_unit
 from tests import strategies
 from tests.records import ref, unit
 
@@ -148,7 +149,7 @@ def _has_lone_surrogate(record: Any) -> bool:
 @PROPERTY
 @given(strategies.unit_records())
 def test_any_schema_valid_record_parses(record: dict[str, Any]) -> None:
-    parsed = Unit.model_validate(record)
+    parsed = read_unit(record).unit  # field names with lone surrogates escaped, as the sources do
     assert parsed.serial_number == record["serial_number"]
     assert parsed.part.name == record["part"]["name"]
     assert len(parsed.children) == len(record.get("children") or [])
@@ -167,7 +168,7 @@ def test_any_schema_valid_record_parses(record: dict[str, Any]) -> None:
 @given(strategies.unit_records())
 def test_a_parsed_unit_round_trips_through_its_own_json(record: dict[str, Any]) -> None:
     """What the cache stores (model_dump_json) reads back equal, when it can be written at all."""
-    parsed = Unit.model_validate(record)
+    parsed = read_unit(record).unit
     if _has_lone_surrogate(record):
         return  # model_dump_json cannot write a lone surrogate (see the report)
     assert Unit.model_validate_json(parsed.model_dump_json()) == parsed
@@ -224,7 +225,7 @@ def test_an_unknown_field_named_with_a_lone_surrogate_is_kept_escaped() -> None:
     record = unit("A")
     record["x\ud800"] = 1
     record["part"]["\udc00"] = "y"
-    parsed = Unit.model_validate(record)
+    parsed = read_unit(record).unit
     assert parsed.model_extra == {"x\\ud800": 1}
     assert parsed.part.model_extra == {"\\udc00": "y"}
 
