@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import logging
 import os
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -137,12 +139,18 @@ def _setup_logging(verbosity: int, debug: bool) -> None:
     log.setLevel(level)
 
 
-def _crawl(crawl: CrawlArgs) -> tuple[CrawlResult, nx.DiGraph]:
-    """Crawl as the options say and build the graph; errors propagate as GenealogyError."""
-    from genealogy.graph import build_graph
+def _crawl(crawl: CrawlArgs, *later: str) -> tuple[CrawlResult, nx.DiGraph]:
+    """Crawl as the options say and build the graph; errors propagate as GenealogyError.
+
+    What is needed after the crawl (networkx, the queries, the renderers named in `later`) is
+    imported in a thread while the crawl waits for the network."""
     from genealogy.progress import Progress
     from genealogy.runner import run_crawl
     from genealogy.sources import Counters
+
+    modules = ("genealogy.graph", "genealogy.queries", *later)
+    prefetch = threading.Thread(target=_import, args=modules, daemon=True)
+    prefetch.start()
 
     _setup_logging(crawl.reporting.verbose, crawl.reporting.debug)
     signals.install()
@@ -152,7 +160,19 @@ def _crawl(crawl: CrawlArgs) -> tuple[CrawlResult, nx.DiGraph]:
         result = run_crawl(crawl.serial, crawl.options(), progress.update, counters)
     finally:
         progress.finish()
+    prefetch.join()
+    from genealogy.graph import build_graph
+
     return result, build_graph(result)
+
+
+def _import(*modules: str) -> None:
+    """Import ahead; a module that fails here fails again, with its message, where used."""
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except Exception:
+            return
 
 
 def _filtered(
@@ -271,7 +291,7 @@ def export_command(
         from genealogy.renderers.svg import check_available
 
         check_available()
-    result, graph = _crawl(crawl)
+    result, graph = _crawl(crawl, chosen.module)
     shown = _filtered(graph, view, crawl)
     extra: dict[str, Any] = {}
     if chosen.name == "html":  # the page lists what `audit` reports for the same view
@@ -313,7 +333,7 @@ def tree_command(crawl: CrawlArgs, view: ViewArgs, output: str, tree: TreeArgs) 
     """
     from genealogy.renderers import render
 
-    result, graph = _crawl(crawl)
+    result, graph = _crawl(crawl, "genealogy.renderers.text")
     shown = _filtered(graph, view, crawl, keep=(result.start,))
     _write(render(shown, "text", _render_options(output, tree)), output)
     _finish(result, graph, crawl)
