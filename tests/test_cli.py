@@ -124,6 +124,7 @@ def test_unreachable_api_names_the_base_url_option(tmp_path: Path) -> None:
     assert "--base-url" in result.stderr
 
 
+@pytest.mark.slow
 def test_failed_units_still_write_output_and_exit_3(make_server: Any, tmp_path: Path) -> None:
     server = make_server(
         [unit("A", children=["B", "C"]), unit("B", parent="A"), unit("C", parent="A")]

@@ -56,6 +56,7 @@ def test_the_unit_limit_is_named_with_the_option_that_moves_it(make_server: Any)
     assert "unit limit (3): 3 units were not fetched. Raise --max-units" in result.stderr
 
 
+@pytest.mark.slow
 def test_the_deadline_fails_what_it_cut_off(make_server: Any) -> None:
     server: LocalTofuPilot = make_server([unit("A", children=["B"]), unit("B", parent="A")])
     server.faults["B"] = Fault(status=200, delay=5.0, times=None)

@@ -147,6 +147,7 @@ def test_failed_unit_is_an_error_node_and_the_crawl_goes_on(recording: Server) -
     assert server.requests["C1"] == 2
 
 
+@pytest.mark.slow
 def test_hanging_unit_fails_after_retries_and_the_crawl_finishes(recording: Server) -> None:
     server = recording(tree())
     server.faults["C2"] = Fault(status=200, times=None, delay=60)
@@ -362,6 +363,7 @@ def test_sixteen_siblings_are_requested_at_once(recording: Server) -> None:
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])
+@pytest.mark.slow
 def test_concurrency_caps_requests_in_flight(recording: Server, concurrency: int) -> None:
     server = siblings_server(recording, latency=0.03)
     server.hold(concurrency, "SIB-")
@@ -370,6 +372,7 @@ def test_concurrency_caps_requests_in_flight(recording: Server, concurrency: int
     assert server.max_in_flight == concurrency
 
 
+@pytest.mark.slow
 def test_rate_spaces_requests(recording: Server) -> None:
     server = siblings_server(recording)
     rate = 25.0
@@ -390,6 +393,7 @@ def test_without_rate_requests_bunch_up(recording: Server) -> None:
     assert statistics.median(gaps(sorted(server.arrivals))) < 0.8 / 25
 
 
+@pytest.mark.slow
 def test_429_pauses_everyone(recording: Server) -> None:
     """A 429 with Retry-After holds back every later request of the crawl, not just its own."""
     server = siblings_server(recording)

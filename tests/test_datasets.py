@@ -6,6 +6,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from genealogy.datasets import (
     DEMO_START,
     GOLDEN_RACK,
@@ -130,6 +132,7 @@ def test_the_run_history_holds_every_creating_run_and_the_reworks() -> None:
     assert [run.outcome for run in history[DEMO_START]] == ["FAIL"]
 
 
+@pytest.mark.slow
 def test_the_traction_pack_has_7122_units_with_run_histories() -> None:
     pack = traction_pack()
     units = [Unit.model_validate(record) for record in pack.units]

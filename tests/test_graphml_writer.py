@@ -78,6 +78,7 @@ def test_a_value_graphml_cannot_hold_is_refused_as_networkx_refuses_it() -> None
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(crawl_results(max_units=6))
+@pytest.mark.slow
 def test_any_crawl_gives_the_document_networkx_writes(result: Any) -> None:
     graph = build_graph(result)
     assert written(graph) == networkx_document(graph)

@@ -166,6 +166,7 @@ def test_every_unit_is_placed_exactly_once_and_every_link_is_shown(result: Any) 
         max_leaves=8,
     )
 )
+@pytest.mark.slow
 def test_script_json_round_trips_and_can_never_close_its_script_element(value: Any) -> None:
     text = html_page.script_json(value)
     assert json.loads(text) == value

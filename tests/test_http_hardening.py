@@ -171,6 +171,7 @@ def test_a_request_that_cannot_be_built_fails_its_unit_without_retries(
 
 
 @pytest.mark.parametrize("retry_after", ["0", None])
+@pytest.mark.slow
 def test_429_on_every_third_request_loses_no_unit(
     throttling: Callable[..., ThrottlingServer], retry_after: str | None
 ) -> None:
@@ -251,6 +252,7 @@ def test_429_from_a_server_serving_nothing_uses_up_the_budget(
     assert server.throttled == 3 and counters.retries == 2
 
 
+@pytest.mark.slow
 def test_a_429_with_retry_after_still_pauses_everyone(
     throttling: Callable[..., ThrottlingServer],
 ) -> None:
@@ -272,6 +274,7 @@ def test_a_429_with_retry_after_still_pauses_everyone(
 # --- 3. a deadline for the whole crawl -------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_crawl_ends_at_its_deadline_with_the_rest_failed(
     recording: Callable[..., RecordingServer],
 ) -> None:
@@ -295,6 +298,7 @@ def test_a_crawl_ends_at_its_deadline_with_the_rest_failed(
     assert max(server.arrivals) - began < deadline + 0.3  # nothing started after it
 
 
+@pytest.mark.slow
 def test_a_request_in_flight_is_cut_at_the_deadline(
     recording: Callable[..., RecordingServer],
 ) -> None:
@@ -345,6 +349,7 @@ def test_no_request_starts_after_the_deadline(recording: Callable[..., Recording
     assert server.requests == Counter({"A": 1})
 
 
+@pytest.mark.slow
 def test_requests_waiting_for_a_slot_or_a_pause_fail_at_the_deadline(
     recording: Callable[..., RecordingServer],
 ) -> None:

@@ -279,6 +279,7 @@ def test_a_redirect_is_not_followed(echo: Callable[..., EchoServer]) -> None:
     assert outcome.status == 302 and "not followed" in outcome.reason
 
 
+@pytest.mark.slow
 def test_the_deadline_applies(echo: Callable[..., EchoServer]) -> None:
     server = echo([unit("A")])
     server.faults["A"] = Fault(status=200, times=None, delay=60)
@@ -288,6 +289,7 @@ def test_the_deadline_applies(echo: Callable[..., EchoServer]) -> None:
     assert outcome.reason.startswith("cut off: the deadline of 0.5 s") and outcome.status is None
 
 
+@pytest.mark.slow
 def test_get_json_shares_the_concurrency_limit(echo: Callable[..., EchoServer]) -> None:
     serials = [f"S{i}" for i in range(8)]
     server = echo([unit(s) for s in serials], latency=0.2)

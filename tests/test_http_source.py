@@ -323,6 +323,7 @@ def gaps(arrivals: list[float]) -> list[float]:
     return [later - earlier for earlier, later in itertools.pairwise(arrivals)]
 
 
+@pytest.mark.slow
 def test_429_retry_after_seconds_is_honoured(recording: Callable[..., RecordingServer]) -> None:
     server = recording([unit("A")])
     server.faults["A"] = Fault(status=429, times=1, retry_after="1")
@@ -335,6 +336,7 @@ def test_429_retry_after_seconds_is_honoured(recording: Callable[..., RecordingS
     assert gaps(server.arrivals)[0] >= 0.9
 
 
+@pytest.mark.slow
 def test_429_retry_after_http_date_is_honoured(recording: Callable[..., RecordingServer]) -> None:
     server = recording([unit("A")])
     when = email.utils.formatdate(time.time() + 2, usegmt=True)  # whole seconds: 1 to 2 s away
@@ -641,6 +643,7 @@ def test_start_failure_message_hides_an_echoed_key(
 # --- concurrency limit inside the source ------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_source_alone_keeps_to_its_concurrency(recording: Callable[..., RecordingServer]) -> None:
     """A crawler with more workers than the source's connections: requests queue, not time out."""
     serials = [f"S{i}" for i in range(12)]

@@ -91,6 +91,7 @@ def test_a_serial_absent_from_the_answer_is_not_found_with_the_reason(
     assert graph.nodes["A"]["status"] == "ok"
 
 
+@pytest.mark.slow
 def test_a_failed_list_request_fails_its_units_and_the_crawl_goes_on(
     make_server: MakeServer,
 ) -> None:

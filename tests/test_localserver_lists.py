@@ -550,6 +550,7 @@ def test_a_key_is_required(demo: LocalTofuPilot, make_server: Any) -> None:
         assert answer.status_code == 403 and answer.json()["code"] == "FORBIDDEN"
 
 
+@pytest.mark.slow
 def test_latency_applies_to_list_requests(make_server: Any) -> None:
     server = make_server(factory(), latency=0.3)
     with httpx.Client(base_url=server.url, headers=AUTH) as http:
@@ -619,6 +620,7 @@ PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=list(H
 
 @PROPERTY
 @given(st.lists(strategies.UNIT_RECORDS, min_size=1, max_size=4))
+@pytest.mark.slow
 def test_every_valid_record_lists_as_a_valid_item(records: list[dict[str, Any]]) -> None:
     records = json.loads(json.dumps(records))
     server = LocalTofuPilot(records, api_key=API_KEY)
@@ -647,6 +649,7 @@ def test_every_valid_record_lists_as_a_valid_item(records: list[dict[str, Any]])
 
 @PROPERTY
 @given(st.lists(strategies.invalid_records(), min_size=1, max_size=3))
+@pytest.mark.slow
 def test_malformed_records_never_break_a_list_request(records: list[dict[str, Any]]) -> None:
     usable = [r for r in records if isinstance(r.get("serial_number"), str)]
     server = LocalTofuPilot(usable, api_key=API_KEY)

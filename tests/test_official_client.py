@@ -347,6 +347,7 @@ def our_run_item_facts(body: dict[str, Any]) -> dict[str, Any]:
 
 @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 @given(bodies(UNIT_ITEM_SCHEMA, UNIT_ITEM_SCHEMA["$defs"]))
+@pytest.mark.slow
 def test_every_unit_list_item_the_official_schema_allows_reads_the_same(
     body: dict[str, Any],
 ) -> None:
@@ -356,6 +357,7 @@ def test_every_unit_list_item_the_official_schema_allows_reads_the_same(
 
 @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 @given(bodies(RUN_ITEM_SCHEMA, RUN_ITEM_SCHEMA["$defs"]))
+@pytest.mark.slow
 def test_every_run_list_item_the_official_schema_allows_reads_the_same(
     body: dict[str, Any],
 ) -> None:
@@ -368,6 +370,7 @@ def test_every_run_list_item_the_official_schema_allows_reads_the_same(
     bodies(UNIT_PAGE_SCHEMA, UNIT_PAGE_SCHEMA["$defs"]),
     bodies(RUN_PAGE_SCHEMA, RUN_PAGE_SCHEMA["$defs"]),
 )
+@pytest.mark.slow
 def test_every_page_the_official_schema_allows_reads_the_same(
     units: dict[str, Any], runs: dict[str, Any]
 ) -> None:

@@ -173,6 +173,7 @@ def test_the_first_path_is_listed_whole_whatever_the_step_limit() -> None:
     assert not found.truncated
 
 
+@pytest.mark.slow
 def test_a_lattice_lists_the_first_paths_and_counts_the_others() -> None:
     graph = lattice(12)  # 2^11 = 2048 paths from the bottom up
     found = trace(graph, "L11-A")
@@ -333,6 +334,7 @@ def test_cycles_stop_at_the_unit_limit_but_the_first_is_listed_whole(
     assert any("only the first 1 cycles are" in f.message for f in findings)
 
 
+@pytest.mark.slow
 def test_the_cycles_listed_under_a_limit_do_not_depend_on_hash_seeds() -> None:
     """networkx's simple_cycles starts from whichever unit a set yields first, so which cycles
     a limit keeps changed from run to run; the audit's own search starts from serials."""

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +20,7 @@ from tests.records import unit
 
 @settings(max_examples=200, deadline=None)
 @given(st.recursive(st.text(), lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner)))
+@pytest.mark.slow
 def test_terminal_json_is_the_same_value_with_nothing_unsafe(value: Any) -> None:
     text = json.dumps(value, ensure_ascii=False, indent=2)
     try:
@@ -30,6 +32,7 @@ def test_terminal_json_is_the_same_value_with_nothing_unsafe(value: Any) -> None
     assert not [c for c in shown if _UNSAFE.match(c) and c not in "\t\n\r"]
 
 
+@pytest.mark.slow
 def test_json_on_a_terminal_shows_escapes_and_in_a_pipe_stays_raw(make_server: Any) -> None:
     name = "BIDI-\u202eevil\u202c-\x85-\u00ad"
     server = make_server([unit("TOP", children=[name]), unit(name, parent="TOP")])
