@@ -15,12 +15,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pydantic
 
 from genealogy.models import Unit
 from genealogy.text import clip
+
+RecordT = TypeVar("RecordT", bound=pydantic.BaseModel)
 
 MAX_WARNINGS = 20
 """Warnings kept per unit; a record with thousands of bad attachments gets a count instead."""
@@ -48,10 +50,20 @@ def read_unit(data: Any) -> ReadUnit:
 
     Raises `UnreadableRecord` when a field a genealogy needs is missing or malformed.
     """
+    unit, warnings = read_record(Unit, data)
+    return ReadUnit(unit, warnings)
+
+
+def read_record(model: type[RecordT], data: Any) -> tuple[RecordT, tuple[str, ...]]:
+    """`data` read as `model` (a unit, or an item of the units list: their needed fields have
+    the same names), repaired where only descriptive fields are malformed, and the warnings.
+
+    Raises `UnreadableRecord` when a field a genealogy needs is missing or malformed.
+    """
     warnings: list[str] = []
     for _ in range(MAX_REPAIR_ROUNDS):
         try:
-            return ReadUnit(Unit.model_validate(data), tuple(warnings))
+            return model.model_validate(data), tuple(warnings)
         except pydantic.ValidationError as exc:
             errors = exc.errors()
         if _has_surrogate_key(data):
@@ -124,8 +136,8 @@ def _repair_point(loc: tuple[Any, ...]) -> tuple[Any, ...] | None:
         if len(loc) > 2 and isinstance(loc[1], int) and loc[2] not in _CORE_REF:
             return ("children", loc[1], loc[2])
         return None
-    if field == "created_during":
-        return ("created_during", loc[1]) if len(loc) > 1 and loc[1] not in _CORE_RUN else None
+    if field in ("created_during", "last_run"):  # the creating run; a listed unit's latest
+        return (field, loc[1]) if len(loc) > 1 and loc[1] not in _CORE_RUN else None
     if field in ("attachments", "metadata") and len(loc) > 1:
         return (field, loc[1])
     return (field,)

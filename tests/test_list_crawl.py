@@ -196,3 +196,23 @@ def test_per_unit_options_still_give_the_creating_run(make_server: MakeServer) -
     attrs = result.units[DEMO_START].attrs
     assert attrs is not None
     assert attrs["run_outcome"] == "FAIL" and attrs["run_count"] >= 1
+
+
+def test_a_malformed_descriptive_field_of_a_listed_unit_is_repaired(
+    make_server: MakeServer,
+) -> None:
+    """Tolerance by purpose holds on the list path too: the unit is ok, with a warning."""
+    bad_time = {**unit("A", parent="TOP"), "created_at": "not a date"}
+    bad_user = {**unit("B", parent="TOP"), "created_by_user": {"id": 5}}
+    server = make_server([unit("TOP", children=["A", "B"]), bad_time, bad_user])
+    graph = listed(server, "TOP")
+    assert {n: a["status"] for n, a in graph.nodes(data=True)} == dict.fromkeys(
+        ("TOP", "A", "B"), "ok"
+    )
+    assert graph.nodes["A"]["warnings"][0].startswith("created_at: ")
+    assert graph.nodes["A"]["created_at"] is None
+    assert graph.nodes["B"]["warnings"][0].startswith("created_by_user: ")
+    assert [f.serials for f in genealogy.audit(graph).findings if f.code == "repaired-record"] == [
+        ("A",),
+        ("B",),
+    ]

@@ -23,7 +23,7 @@ import pydantic
 
 from genealogy.matching import fold
 from genealogy.models import ListedUnit, PageMeta, RunDigest
-from genealogy.records import summarise
+from genealogy.records import UnreadableRecord, read_record
 from genealogy.sources import Counters, Failed, JsonFailed, NotFound
 from genealogy.sources.cache import UnitCache
 from genealogy.sources.http import HttpSource, SerialChunks, chunk_serials
@@ -302,13 +302,10 @@ def _listed(raw: Any) -> tuple[str, ListOutcome] | None:
     if not isinstance(serial, str):
         return None
     try:
-        return fold(serial), Listed(ListedUnit.model_validate(raw))
-    except pydantic.ValidationError as exc:
-        return fold(serial), Failed(f"the list endpoint's item is not a unit: {_errors(exc)}")
-
-
-def _errors(exc: pydantic.ValidationError) -> str:
-    return summarise(list(exc.errors()))
+        item, warnings = read_record(ListedUnit, raw)
+    except UnreadableRecord as exc:
+        return fold(serial), Failed(f"the list endpoint's item is not a unit: {exc}")
+    return fold(serial), Listed(item, warnings=warnings)
 
 
 def _run_order(run: RunDigest) -> tuple[bool, str, str]:
