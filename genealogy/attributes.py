@@ -15,32 +15,15 @@ from genealogy.nodes import RunRecord
 def unit_attributes(unit: Unit, serial: str, warnings: tuple[str, ...] = ()) -> dict[str, Any]:
     """The node attributes a fetched unit contributes (`serial` is the one it was asked for;
     `warnings` the descriptive fields that were malformed and repaired)."""
-    attrs: dict[str, Any] = {}
     run = unit.created_during
-    if fold(unit.serial_number) != fold(serial):
-        attrs["reported_serial"] = unit.serial_number
-    attrs.update(
-        unit_id=unit.id,
-        part_number=unit.part.number,
-        part_name=unit.part.name,
-        revision=unit.part.revision.number,
-        batch=unit.batch.number if unit.batch else None,
-        sample=unit.sample,
-        created_at=_iso(unit.created_at),
-        parent_serial=unit.parent.serial_number if unit.parent else None,
-        children_serials=[child.serial_number for child in unit.children],
-        created_by_user=unit.created_by_user.name if unit.created_by_user else None,
-        created_by_station=unit.created_by_station.name if unit.created_by_station else None,
-        run_id=run.id if run else None,
-        run_outcome=run.outcome if run else None,
-        run_procedure=run.procedure.name if run and run.procedure else None,
-        run_started_at=_iso(run.started_at) if run else None,
-        run_ended_at=_iso(run.ended_at) if run else None,
-        run_duration_s=run.duration.total_seconds() if run and run.duration is not None else None,
-        metadata=dict(unit.metadata),
-        warnings=list(warnings),
-    )
-    return attrs
+    return _record_attributes(unit, serial, warnings) | {
+        "run_id": run.id if run else None,
+        "run_outcome": run.outcome if run else None,
+        "run_procedure": run.procedure.name if run and run.procedure else None,
+        "run_started_at": _iso(run.started_at) if run else None,
+        "run_ended_at": _iso(run.ended_at) if run else None,
+        "run_duration_s": _seconds(run.duration) if run else None,
+    }
 
 
 def listed_attributes(
@@ -48,30 +31,41 @@ def listed_attributes(
 ) -> dict[str, Any]:
     """The node attributes of a unit as the list endpoint gives it: the same keys as
     `unit_attributes`, but no creating run (the list has none) and the latest run's outcome."""
+    return _record_attributes(item, serial, warnings) | dict.fromkeys(_RUN_KEYS) | {
+        "latest_outcome": item.last_run.outcome if item.last_run else None,
+    }
+
+
+_RUN_KEYS = (
+    "run_id",
+    "run_outcome",
+    "run_procedure",
+    "run_started_at",
+    "run_ended_at",
+    "run_duration_s",
+)
+
+
+def _record_attributes(
+    record: Unit | ListedUnit, serial: str, warnings: tuple[str, ...]
+) -> dict[str, Any]:
+    """What a unit's record and a listed unit both say, under the same names."""
     attrs: dict[str, Any] = {}
-    if fold(item.serial_number) != fold(serial):
-        attrs["reported_serial"] = item.serial_number
-    latest = item.last_run
+    if fold(record.serial_number) != fold(serial):
+        attrs["reported_serial"] = record.serial_number
     attrs.update(
-        unit_id=item.id,
-        part_number=item.part.number,
-        part_name=item.part.name,
-        revision=item.part.revision.number,
-        batch=item.batch.number if item.batch else None,
-        sample=item.sample,
-        created_at=_iso(item.created_at),
-        parent_serial=item.parent.serial_number if item.parent else None,
-        children_serials=[child.serial_number for child in item.children],
-        created_by_user=item.created_by_user.name if item.created_by_user else None,
-        created_by_station=item.created_by_station.name if item.created_by_station else None,
-        run_id=None,
-        run_outcome=None,
-        run_procedure=None,
-        run_started_at=None,
-        run_ended_at=None,
-        run_duration_s=None,
-        latest_outcome=latest.outcome if latest else None,
-        metadata=dict(item.metadata),
+        unit_id=record.id,
+        part_number=record.part.number,
+        part_name=record.part.name,
+        revision=record.part.revision.number,
+        batch=record.batch.number if record.batch else None,
+        sample=record.sample,
+        created_at=_iso(record.created_at),
+        parent_serial=record.parent.serial_number if record.parent else None,
+        children_serials=[child.serial_number for child in record.children],
+        created_by_user=record.created_by_user.name if record.created_by_user else None,
+        created_by_station=record.created_by_station.name if record.created_by_station else None,
+        metadata=dict(record.metadata),
         warnings=list(warnings),
     )
     return attrs
@@ -86,7 +80,7 @@ def history_attributes(runs: tuple[RunDigest, ...]) -> dict[str, Any]:
             "procedure": run.procedure.name if run.procedure else None,
             "started_at": _iso(run.started_at),
             "ended_at": _iso(run.ended_at),
-            "duration_s": run.duration.total_seconds() if run.duration is not None else None,
+            "duration_s": _seconds(run.duration),
         }
         for run in runs
     ]
@@ -95,6 +89,10 @@ def history_attributes(runs: tuple[RunDigest, ...]) -> dict[str, Any]:
         "run_count": len(records),
         "latest_outcome": records[-1]["outcome"] if records else None,
     }
+
+
+def _seconds(duration: Any) -> float | None:
+    return None if duration is None else float(duration.total_seconds())
 
 
 def _iso(moment: Any) -> str | None:
