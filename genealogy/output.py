@@ -58,7 +58,7 @@ def write(content: str | bytes, path: str) -> None:
             _write_in_place(path, data)
     except OSError as exc:
         raise OutputError(
-            f"Cannot write {printable(path)}: {exc.strerror or exc}. Choose another -o path."
+            f"Cannot write {printable(path)}: {exc.strerror or exc}. Choose another output path."
         ) from exc
 
 
@@ -133,7 +133,7 @@ def _replace(path: str, target: Path, data: bytes, existing: os.stat_result | No
         raise OutputError(
             f"Cannot write {printable(path)}: cannot create a file in "
             f"{printable(str(target.parent))} ({exc.strerror or exc}); the file is replaced via "
-            "a temporary file next to it, so its folder must be writable. Choose another -o path."
+            "a temporary file next to it, so its folder must be writable: choose another path."
         ) from exc
     try:
         with os.fdopen(descriptor, "wb") as file:

@@ -216,3 +216,14 @@ def test_a_malformed_descriptive_field_of_a_listed_unit_is_repaired(
         ("A",),
         ("B",),
     ]
+
+
+def test_a_huge_header_fails_that_unit_only(make_server: MakeServer) -> None:
+    """A malicious answer with 200 KB of headers: the client refuses it (aiohttp's 8 KB
+    limit), that unit is an error saying so, and the rest of the crawl goes on."""
+    server = make_server([unit("TOP", children=["A", "B"]), unit("A", parent="TOP"), unit("B")])
+    server.faults["B"] = Fault(status=200, headers={"X-Big": "a" * 200_000}, times=None)
+    graph = crawl(server, "TOP", retries=0)
+    assert graph.nodes["A"]["status"] == "ok"
+    assert graph.nodes["B"]["status"] == "error"
+    assert "8190 bytes" in graph.nodes["B"]["reason"]

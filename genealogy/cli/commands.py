@@ -52,7 +52,7 @@ HINTS: tuple[tuple[type[GenealogyError], str], ...] = (
     (AuthError, "Set TOFUPILOT_API_KEY or pass --api-key."),
     (StartUnreachable, "Check --base-url (or TOFUPILOT_URL) and the network, or try again."),
     (StartNotFound, "A serial number that starts with '-' goes after '--'."),
-    (OutputError, "Choose another -o path or format."),
+    (OutputError, "Choose another -o path, or another --format."),
 )
 """What the user can do, in command-line words, after the library's own message."""
 
