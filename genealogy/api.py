@@ -93,7 +93,7 @@ def crawl_options(
         base_url=base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL,
         api_key=key.strip() if key else None,
         direction=Direction(direction),
-        limits=Limits(max_depth, max_units),
+        limits=Limits(max_depth, max_units or None),  # 0: no limit, as on the command line
         concurrency=concurrency,
         retries=retries,
         timeout=timeout,
@@ -128,7 +128,14 @@ def crawl(serial: str, **options: Any) -> nx.DiGraph:
     from genealogy.graph import build_graph
     from genealogy.runner import run_crawl
 
-    return build_graph(run_crawl(serial, crawl_options(**options)))
+    return build_graph(run_crawl(serial, _options(options)))
+
+
+def _options(options: dict[str, Any]) -> CrawlOptions:
+    try:
+        return crawl_options(**options)
+    except TypeError as exc:  # an option that does not exist
+        raise UsageError(f"unknown crawl option: {exc}") from exc
 
 
 async def acrawl(serial: str, **options: Any) -> nx.DiGraph:
@@ -136,7 +143,7 @@ async def acrawl(serial: str, **options: Any) -> nx.DiGraph:
     from genealogy.graph import build_graph
     from genealogy.runner import crawl_async
 
-    return build_graph(await crawl_async(serial, crawl_options(**options)))
+    return build_graph(await crawl_async(serial, _options(options)))
 
 
 def from_records(
@@ -160,7 +167,7 @@ def from_records(
         raise UsageError(f"direction must be 'both', 'up' or 'down', not {direction!r}")
     source = MemorySource(records)
     crawler = Crawler(
-        source, direction=Direction(direction), limits=Limits(max_depth, max_units)
+        source, direction=Direction(direction), limits=Limits(max_depth, max_units or None)
     )
     return build_graph(run_sync(lambda: crawler.crawl(start)))
 
@@ -228,6 +235,8 @@ def load(path: str | Path) -> nx.DiGraph:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise OutputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except ValueError as exc:  # not UTF-8: not a JSON export
+        raise UsageError(f"{path} is not a genealogy JSON export: {exc}") from exc
     try:
         return load_json(text)
     except (ValueError, KeyError, TypeError) as exc:

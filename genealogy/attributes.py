@@ -84,11 +84,10 @@ def history_attributes(runs: tuple[RunDigest, ...]) -> dict[str, Any]:
         }
         for run in runs
     ]
-    return {
-        "runs": records,
-        "run_count": len(records),
-        "latest_outcome": records[-1]["outcome"] if records else None,
-    }
+    attrs: dict[str, Any] = {"runs": records, "run_count": len(records)}
+    if records:  # none: the latest run the list gave, or the creating run, still says it
+        attrs["latest_outcome"] = records[-1]["outcome"]
+    return attrs
 
 
 def _seconds(duration: Any) -> float | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from genealogy.attributes import history_attributes, listed_attributes
 from genealogy.crawler import Crawler, CrawlResult, Direction, Limits, UnitState, check_start
-from genealogy.errors import StartNotFound, StartUnreachable
+from genealogy.errors import AuthError, StartNotFound, StartUnreachable
 from genealogy.matching import fold
 from genealogy.nodes import Status
 from genealogy.sources import Counters, Failed, NotFound
@@ -80,6 +80,8 @@ class LevelCrawler(Crawler):
         finally:
             for task in self._histories:
                 task.cancel()
+            # wait for them: a history task must not outlive the HTTP client and the cache
+            await asyncio.gather(*self._histories, return_exceptions=True)
             result.seconds = time.perf_counter() - began
         return result
 
@@ -131,8 +133,10 @@ def _listed_without_runs(attrs: dict[str, Any]) -> bool:
 
 async def add_histories(listing: ListSource, states: list[UnitState]) -> None:
     """Give each fetched unit its run history (`runs`, `run_count`, `latest_outcome`); a unit
-    whose history could not be fetched gets a warning saying why instead. A unit the list
-    endpoint gave without a latest run has no runs: it is not asked about."""
+    whose history could not be fetched gets `history_error` saying why instead. A unit the
+    list endpoint gave without a latest run has no runs: it is not asked about. A server
+    without the runs endpoint, or a key that may not read runs, leaves the histories out with
+    one warning: the assembly itself was read."""
     asked = []
     for state in states:
         if state.attrs is not None and _listed_without_runs(state.attrs):
@@ -140,12 +144,15 @@ async def add_histories(listing: ListSource, states: list[UnitState]) -> None:
         else:
             asked.append(state)
     states = asked
-    if not states:
+    if not states or listing.without_histories:
         return
     try:
         answers = await listing.histories([state.serial for state in states])
     except ListEndpointsMissing as missing:
         log.warning("the server has no run list endpoint (%s): no run histories", missing)
+        return
+    except AuthError as refused:
+        log.warning("run histories left out: %s", refused)
         return
     for state in states:
         answer = answers.get(fold(state.serial))
@@ -154,6 +161,4 @@ async def add_histories(listing: ListSource, states: list[UnitState]) -> None:
         if isinstance(answer, History):
             state.attrs.update(history_attributes(answer.runs))
         else:
-            state.attrs.setdefault("warnings", []).append(
-                f"run history not fetched: {answer.reason}"
-            )
+            state.attrs["history_error"] = f"run history not fetched: {answer.reason}"

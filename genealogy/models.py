@@ -171,8 +171,8 @@ class ApiError(ApiModel):
 #   child's serial number, a run's id and outcome and its unit's serial number and part;
 # - descriptive fields the client requires are typed nullable and may be missing (ids, times,
 #   durations, procedures, `sample`, a run's execution/slot fields), so that a record lacking
-#   one is still a usable row; there is no repair loop here, so a descriptive field that is
-#   present but malformed (a bad timestamp) still fails its item;
+#   one is still a usable row, and `genealogy.records.read_record` repairs one that is present
+#   but malformed (a bad timestamp), with a warning;
 # - `sample` and every `outcome` take any text.
 
 

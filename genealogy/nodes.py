@@ -92,6 +92,7 @@ class NodeAttrs(TypedDict, total=False):
     latest_outcome: str | None
     metadata: dict[str, Any]
     warnings: list[str]  # malformed descriptive fields that were repaired
+    history_error: str  # why the run history could not be fetched, when it could not
 
 
 def outcome(attrs: NodeAttrs | dict[str, Any]) -> str | None:

@@ -132,10 +132,7 @@ async def crawl_async(
                         f"The server has no list endpoints ({missing}): crawl one unit per "
                         "request instead."
                     ) from missing
-                log.warning(
-                    "the server has no list endpoints (%s): fetching one unit per request",
-                    missing,
-                )
+                log.warning("no list endpoint to use (%s): fetching one unit per request", missing)
         crawler = Crawler(
             sources.units,
             direction=options.direction,

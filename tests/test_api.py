@@ -160,3 +160,18 @@ def test_the_format_table_is_what_render_accepts() -> None:
         if genealogy.FORMATS[fmt].needs_graphviz:
             continue  # tested with Graphviz in test_cli
         assert genealogy.render(graph, fmt)
+
+
+def test_bad_arguments_are_usage_errors(tmp_path: Path) -> None:
+    binary = tmp_path / "graph.json"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(genealogy.UsageError):
+        genealogy.load(binary)
+    with pytest.raises(genealogy.UsageError):
+        genealogy.crawl("SN-1", bogus=1)
+    graph = genealogy.from_records(
+        [unit("A", children=["B", "C"]), unit("B", parent="A"), unit("C", parent="A")],
+        "A",
+        max_units=0,  # no limit, as on the command line
+    )
+    assert {a["status"] for _, a in graph.nodes(data=True)} == {"ok"}

@@ -71,3 +71,9 @@ def test_a_serial_starting_with_a_dash_goes_after_double_dash(make_server: Any) 
     assert result.exit_code == ExitCode.OK, result.output
     assert result.stdout.startswith("-SN-1 ")
     assert "goes after '--'" in CliRunner().invoke(main, ["--help"]).output
+
+
+def test_a_device_as_output_gets_the_text_tree(make_server: Any) -> None:
+    server = make_server([unit("A")])
+    result = run(server.url, "export", "A", "-o", "/dev/stdout", "--no-cache")
+    assert result.exit_code == ExitCode.OK, result.output

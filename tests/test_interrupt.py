@@ -99,3 +99,21 @@ def test_signals_during_the_write_wait_until_it_is_done(
     assert "finishing the output first" in capsys.readouterr().err
     assert signal.getsignal(signal.SIGTERM) == before  # handlers restored
     signals.received.clear()
+
+
+def test_an_ignored_signal_stays_ignored() -> None:
+    """Under nohup SIGHUP is ignored: logging out must not end the crawl."""
+    from genealogy.cli import signals
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)}
+    try:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signals.install()
+        signals.hold()
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGTERM) is not before[signal.SIGTERM]
+        signals.release()
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)

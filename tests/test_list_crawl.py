@@ -105,7 +105,9 @@ def test_a_failed_list_request_fails_its_units_and_the_crawl_goes_on(
     graph = listed(server, "TOP", retries=0)
     assert graph.nodes["A"]["status"] == "ok"
     assert "runs" not in graph.nodes["A"]
-    assert any("run history not fetched" in w for w in graph.nodes["A"]["warnings"])
+    assert graph.nodes["A"]["history_error"].startswith("run history not fetched: ")
+    assert graph.nodes["A"]["warnings"] == []  # not a repaired record
+    assert "repaired-record" not in {f.code for f in genealogy.audit(graph).findings}
 
 
 def test_without_list_endpoints_the_crawl_falls_back_and_says_so_once(
@@ -116,7 +118,7 @@ def test_without_list_endpoints_the_crawl_falls_back_and_says_so_once(
     out = tmp_path / "g.json"
     result = run_cli(server, "export", "TOP", "-o", str(out), "--no-cache", via=None)
     assert result.exit_code == ExitCode.OK, result.output
-    assert result.stderr.count("no list endpoints") == 1
+    assert result.stderr.count("no list endpoint to use") == 1
     assert server.endpoint_requests["unit"] == 3
     assert server.endpoint_requests["units"] == 1  # the one that found out
     assert sorted(load(out.read_text(encoding="utf-8"))) == ["A", "B", "TOP"]
@@ -227,3 +229,41 @@ def test_a_huge_header_fails_that_unit_only(make_server: MakeServer) -> None:
     assert graph.nodes["A"]["status"] == "ok"
     assert graph.nodes["B"]["status"] == "error"
     assert "8190 bytes" in graph.nodes["B"]["reason"]
+
+
+def test_a_key_that_may_not_read_runs_keeps_the_assembly(make_server: MakeServer) -> None:
+    server = make_server([unit("TOP", children=["A"]), unit("A", parent="TOP")])
+    server.list_faults["runs"] = Fault(status=403, times=None)
+    graph = listed(server, "TOP")
+    assert {n: a["status"] for n, a in graph.nodes(data=True)} == {"TOP": "ok", "A": "ok"}
+    assert not graph.graph["interrupted"] and "runs" not in graph.nodes["A"]
+
+
+def test_a_missing_runs_endpoint_is_asked_about_once(make_server: MakeServer) -> None:
+    records = synthetic_tree(50, 4)
+    server = make_server(records)
+    server.list_faults["runs"] = Fault(status=404, times=None)
+    graph = listed(server, records[-1]["serial_number"])
+    assert graph.number_of_nodes() == 50
+    assert server.endpoint_requests["runs"] == 1
+
+
+def test_offline_by_default_falls_back_to_the_per_unit_cache(
+    make_server: MakeServer, tmp_path: Path
+) -> None:
+    units, runs = demo_data()
+    server = make_server(units, runs=runs)
+    cache = tmp_path / "cache.sqlite3"
+    online = listed(server, DEMO_START, cache=cache, via="get", history=False)
+    offline = listed(server, DEMO_START, cache=cache, offline=True)  # via auto
+    assert sorted(offline) == sorted(online)
+    assert offline.nodes[DEMO_START]["status"] == "ok"
+
+
+def test_history_with_no_runs_keeps_the_outcome_known_otherwise(make_server: MakeServer) -> None:
+    """A unit whose creating run says FAIL, and of which the runs list holds nothing, is
+    still FAIL: an empty history does not hide what the record says."""
+    server = make_server([unit("A", outcome="FAIL")], runs=[])
+    graph = listed(server, "A", via="get")
+    assert graph.nodes["A"]["run_count"] == 0
+    assert genealogy.summary(graph).by_outcome == {"FAIL": 1}

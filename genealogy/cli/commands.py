@@ -160,6 +160,7 @@ def _crawl(crawl: CrawlArgs, *later: str) -> tuple[CrawlResult, nx.DiGraph]:
         result = run_crawl(crawl.serial, crawl.options(), progress.update, counters)
     finally:
         progress.finish()
+    signals.hold()  # the crawl is over: from here until it is written, the output comes first
     prefetch.join()
     from genealogy.graph import build_graph
 
@@ -211,8 +212,11 @@ def _write(content: str | bytes, output: str, *, is_json: bool = False) -> None:
 
     if is_json and isinstance(content, str) and output == "-" and sys.stdout.isatty():
         content = terminal_json(content)
-    with signals.deferred():
+    signals.hold()  # also when no crawl came before
+    try:
         write(content, output)
+    finally:
+        signals.release()  # what came meanwhile sets the exit code in _finish
 
 
 def _lines(text: str) -> str:
@@ -241,8 +245,8 @@ def _finish(
     code = exit_code_for(result, reporting.strict)
     if failing and code is not ExitCode.INTERRUPTED:
         code = ExitCode.FINDINGS
-    if code is ExitCode.INTERRUPTED:
-        code = signals.exit_code(code)
+    if signals.received:  # Ctrl-C, SIGTERM or SIGHUP: during the crawl, or after it
+        code = signals.exit_code(ExitCode.INTERRUPTED)
     if reporting.quiet:
         why = failing if code is ExitCode.FINDINGS else failure_line(result, reporting.strict)
         if why:
@@ -311,8 +315,8 @@ def _audit_of(graph: nx.DiGraph, shown: nx.DiGraph) -> Audit:
 
 
 def _unknown_extension(output: str) -> str:
-    if output == "-":
-        return "text"
+    if output == "-" or output.startswith(("/dev/", "/proc/self/fd/")):
+        return "text"  # stdout, a terminal, a descriptor: as on stdout
     known = ", ".join(sorted(EXTENSIONS))
     raise click.UsageError(
         f"Cannot tell the format from {output!r}: name the file {known}, or pass --format."

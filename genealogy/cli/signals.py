@@ -3,8 +3,8 @@
 A cancelled CI job or `timeout` sends SIGTERM, a closed terminal SIGHUP: the crawl stops,
 what was learned so far is written and marked interrupted, and the exit code says which
 signal it was (128 + its number, as shells report it: 130 Ctrl-C, 129 SIGHUP, 143 SIGTERM).
-While the output is being written, signals wait: a second Ctrl-C 50 ms after the first used
-to leave nothing at all.
+Once the crawl is over, signals wait until the output is written (a second Ctrl-C 50 ms after
+the first used to leave nothing at all), and the exit code still says which signal came.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from types import FrameType
+from typing import Any
 
 import click
 
@@ -54,36 +55,59 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def install() -> None:
-    """SIGTERM and SIGHUP interrupt like Ctrl-C (the main thread only: signals go there)."""
+    """SIGTERM and SIGHUP interrupt like Ctrl-C (the main thread only: signals go there).
+    A signal the caller ignores (`nohup`, a background job) stays ignored."""
     for signum in HANDLED:
+        current = signal.getsignal(signum)
+        if current is signal.SIG_IGN:
+            continue
         if signum != signal.SIGINT:
             signal.signal(signum, _terminate)
-        elif signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        elif current is signal.default_int_handler:
             signal.signal(signum, _interrupt)
+
+
+_previous: dict[int, Any] = {}
+_held: list[int] = []
+
+
+def hold() -> None:
+    """From now until `release()`, SIGINT, SIGTERM and SIGHUP are noted, not acted on: the
+    crawl is done, and its output is to be written whole."""
+    for signum in HANDLED:
+        current = signal.getsignal(signum)
+        if current is signal.SIG_IGN or signum in _previous:
+            continue
+        _previous[signum] = current
+        signal.signal(signum, _note)
+
+
+def _note(signum: int, frame: FrameType | None) -> None:
+    if not _held:
+        click.echo("genealogy: finishing the output first...", err=True)
+    _held.append(signum)
+    received.append(signum)
+
+
+def release() -> list[int]:
+    """Restore the handlers `hold()` replaced; the signals that came meanwhile."""
+    for signum, handler in _previous.items():
+        signal.signal(signum, handler)
+    _previous.clear()
+    came, _held[:] = list(_held), []
+    return came
 
 
 @contextlib.contextmanager
 def deferred() -> Iterator[None]:
-    """Hold SIGINT, SIGTERM and SIGHUP until the block ends, saying so on stderr: the output
-    is then whole or not there at all. The first held signal is raised afterwards."""
-    held: list[int] = []
-
-    def hold(signum: int, frame: FrameType | None) -> None:
-        if not held:
-            click.echo("genealogy: finishing the output first...", err=True)
-        held.append(signum)
-        received.append(signum)
-
-    previous = {signum: signal.getsignal(signum) for signum in HANDLED}
-    for signum in HANDLED:
-        signal.signal(signum, hold)
+    """Hold signals for the block; the first that came is raised afterwards."""
+    hold()
     try:
         yield
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-    if held:
+        came = release()
+    if came:
         sys.stderr.flush()
-        if held[0] == signal.SIGINT:
+        if came[0] == signal.SIGINT:
             raise KeyboardInterrupt
-        raise Terminated(held[0])
+        raise Terminated(came[0])

@@ -206,7 +206,8 @@ def _open_private(path: Path) -> None:
         os.close(fd)
 
 
-def _storable(serial: str) -> bool:
+def storable(serial: str) -> bool:
+    """Whether SQLite can hold `serial` (not a lone surrogate)."""
     try:
         serial.encode("utf-8")
     except UnicodeEncodeError:
@@ -243,7 +244,7 @@ class CachedSource:
         self._usable = True
 
     async def get(self, serial: str) -> FetchOutcome:
-        if not _storable(serial):  # SQLite cannot hold it; the API could not be asked either
+        if not storable(serial):  # SQLite cannot hold it; the API could not be asked either
             return Failed("serial number is not valid Unicode text (lone surrogate)")
         if not self.refresh and self._usable:
             cached = self._guarded(self.cache.lookup, self.base_url, serial, self.max_age)

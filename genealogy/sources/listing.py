@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,8 +27,10 @@ from genealogy.matching import fold
 from genealogy.models import ListedUnit, PageMeta, RunDigest
 from genealogy.records import UnreadableRecord, read_record
 from genealogy.sources import Counters, Failed, JsonFailed, NotFound
-from genealogy.sources.cache import UnitCache
+from genealogy.sources.cache import CachedRow, UnitCache, storable
 from genealogy.sources.http import HttpSource, SerialChunks, chunk_serials
+
+log = logging.getLogger(__name__)
 
 UNITS_PATH = "/v2/units"
 RUNS_PATH = "/v2/runs"
@@ -90,6 +94,7 @@ class ListSource:
         self.refresh = refresh and http is not None
         self.counters = counters or Counters()
         self._checked: set[str] = set()  # the list endpoints known to exist
+        self._missing: dict[str, str] = {}  # those known not to, and why
 
     # -- units ------------------------------------------------------------------------------
 
@@ -105,10 +110,15 @@ class ListSource:
                 wanted.append(serial)
         if wanted:
             if self.http is None:
+                if not answers and UNITS_PATH not in self._checked:
+                    # offline, and not even the start unit was crawled by the page: the cache
+                    # may still hold its per-unit records
+                    raise ListEndpointsMissing("offline: the cache holds no listed units for it")
                 reason = "not in the cache (offline): crawl once online to fetch it"
                 answers.update({fold(s): Failed(reason) for s in wanted})
             else:
                 answers.update(await self._fetch_units(self.http, wanted))
+        self._checked.add(UNITS_PATH)
         return answers
 
     async def _fetch_units(self, http: HttpSource, serials: list[str]) -> dict[str, ListOutcome]:
@@ -137,7 +147,7 @@ class ListSource:
     def _cached_unit(self, serial: str) -> ListOutcome | None:
         if self.cache is None or self.refresh:
             return None
-        row = self.cache.lookup_row(self._key("listed"), serial, self.max_age)
+        row = self._cached_row("listed", serial)
         if row is None:
             return None
         if row.status == "not_found":
@@ -156,9 +166,9 @@ class ListSource:
             return
         if isinstance(outcome, Listed):
             record = outcome.item.model_dump_json()
-            self.cache.store_row(self._key("listed"), serial, record, None, outcome.warnings)
+            self._store_row("listed", serial, record, None, outcome.warnings)
         elif isinstance(outcome, NotFound):
-            self.cache.store_row(self._key("listed"), serial, None, outcome.reason)
+            self._store_row("listed", serial, None, outcome.reason)
 
     # -- run histories ----------------------------------------------------------------------
 
@@ -223,13 +233,13 @@ class ListSource:
                 answers[fold(serial)] = history
                 if self.cache is not None:
                     record = json.dumps([run.model_dump(mode="json") for run in history.runs])
-                    self.cache.store_row(self._key("runs"), serial, record)
+                    self._store_row("runs", serial, record)
         return answers
 
     def _cached_history(self, serial: str) -> History | None:
         if self.cache is None or self.refresh:
             return None
-        row = self.cache.lookup_row(self._key("runs"), serial, self.max_age)
+        row = self._cached_row("runs", serial)
         if row is None or row.record is None:
             return None
         try:
@@ -246,11 +256,14 @@ class ListSource:
     ) -> list[tuple[list[Any], str | None]]:
         """Every chunk's items, concurrently. The first chunk of a crawl goes alone: a server
         without the endpoint is found out after one request, before a level's worth fail."""
+        if path in self._missing:
+            raise ListEndpointsMissing(self._missing[path])  # asked once; not again each level
         first: list[tuple[list[Any], JsonFailed | None]] = []
         if path not in self._checked and chunks:
             items, failure = await self._pages(http, path, chunks[0], params)
             if failure is not None and failure.status in MISSING_ENDPOINT and not items:
-                raise ListEndpointsMissing(f"GET {path}: {failure.reason}")
+                self._missing[path] = f"GET {path}: {failure.reason}"
+                raise ListEndpointsMissing(self._missing[path])
             self._checked.add(path)
             first.append((items, failure))
         rest = await asyncio.gather(
@@ -282,8 +295,37 @@ class ListSource:
             cursor = meta.next_cursor
         return items, JsonFailed(f"the list endpoint kept paging past {MAX_PAGES} pages")
 
+    @property
+    def without_histories(self) -> bool:
+        """Whether the run list endpoint was found missing (said once, not asked again)."""
+        return RUNS_PATH in self._missing
+
     def _key(self, kind: str) -> str:
         return f"{self.base_url.rstrip('/')}#{kind}"
+
+    def _cached_row(self, kind: str, serial: str) -> CachedRow | None:
+        if self.cache is None or not storable(serial):
+            return None
+        try:
+            return self.cache.lookup_row(self._key(kind), serial, self.max_age)
+        except sqlite3.Error as exc:
+            self._drop_cache(exc)
+            return None
+
+    def _store_row(self, kind: str, serial: str, *row: Any) -> None:
+        if self.cache is None or not storable(serial):
+            return
+        try:
+            self.cache.store_row(self._key(kind), serial, *row)
+        except sqlite3.Error as exc:
+            self._drop_cache(exc)
+
+    def _drop_cache(self, exc: sqlite3.Error) -> None:
+        """A cache that fails mid-crawl (locked too long, disk full, another version's table)
+        is dropped with one warning, as the per-unit path does."""
+        if self.cache is not None:
+            log.warning("cache %s failed (%s): continuing without it", self.cache.path, exc)
+        self.cache = None
 
 
 def _page(data: Any) -> tuple[list[Any] | None, PageMeta | None]:
@@ -308,6 +350,8 @@ def _listed(raw: Any) -> tuple[str, ListOutcome] | None:
     return fold(serial), Listed(item, warnings=warnings)
 
 
-def _run_order(run: RunDigest) -> tuple[bool, str, str]:
-    started = run.started_at.isoformat() if run.started_at else ""
-    return (run.started_at is None, started, run.id)
+def _run_order(run: RunDigest) -> tuple[bool, float, str]:
+    """Oldest first, by the moment each started (not its text: offsets differ); a run without
+    a start time first, so it never passes for the latest."""
+    started = run.started_at.timestamp() if run.started_at else 0.0
+    return (run.started_at is not None, started, run.id)
