@@ -28,6 +28,9 @@ _HOMES = {
     "write": "genealogy.api",
     "load": "genealogy.api",
     "demo_records": "genealogy.api",
+    "where_used": "genealogy.recall",
+    "awhere_used": "genealogy.recall",
+    "WhereUsed": "genealogy.queries.where_used",
     "local_server": "genealogy.api",
     "FORMATS": "genealogy.formats",
     "Format": "genealogy.formats",
@@ -70,9 +73,11 @@ __all__ = [
     "UnknownFormat",
     "UnknownSerial",
     "UsageError",
+    "WhereUsed",
     "__version__",
     "acrawl",
     "audit",
+    "awhere_used",
     "crawl",
     "demo_records",
     "from_records",
@@ -81,6 +86,7 @@ __all__ = [
     "render",
     "summary",
     "trace",
+    "where_used",
     "write",
 ]
 
@@ -126,3 +132,5 @@ if TYPE_CHECKING:
     from genealogy.formats import FORMATS, Format, UnknownFormat
     from genealogy.nodes import NodeAttrs, Status
     from genealogy.queries import Audit, Finding, Summary, Trace, UnknownSerial
+    from genealogy.queries.where_used import WhereUsed
+    from genealogy.recall import awhere_used, where_used
