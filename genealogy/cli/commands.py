@@ -66,16 +66,28 @@ def _fail(error: GenealogyError, api_key: str | None = None) -> NoReturn:
     sys.exit(error.exit_code)
 
 
-def reports_errors(command: Callable[..., None]) -> Callable[..., None]:
+Context = Callable[[dict[str, Any]], tuple[str | None, bool]]
+"""From a command's keyword arguments: its API key (to redact) and whether --debug was given."""
+
+
+def _crawl_context(kwargs: dict[str, Any]) -> tuple[str | None, bool]:
+    crawl: CrawlArgs | None = kwargs.get("crawl")
+    return (crawl.connection.api_key, crawl.reporting.debug) if crawl else (None, False)
+
+
+def errors_reported_by(context: Context) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Turn errors into one message and an exit code: a traceback only with --debug.
 
     Whatever is printed passes through redaction, so not even a bug can show the API key.
+    `context` reads the key and --debug from the command's own option objects.
     """
+    return functools.partial(_reporting_errors, context=context)
 
+
+def _reporting_errors(command: Callable[..., None], context: Context) -> Callable[..., None]:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> None:
-        crawl: CrawlArgs | None = kwargs.get("crawl")
-        api_key = crawl.connection.api_key if crawl else None
+        api_key, debug = context(kwargs)
         try:
             command(*args, **kwargs)
         except GenealogyError as error:
@@ -86,7 +98,7 @@ def reports_errors(command: Callable[..., None]) -> Callable[..., None]:
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as error:  # a bug: say so plainly
-            if crawl is not None and crawl.reporting.debug:
+            if debug:
                 detail = traceback.format_exc()
             else:
                 detail = f"{type(error).__name__}: {error} (--debug shows the traceback)"
@@ -95,6 +107,9 @@ def reports_errors(command: Callable[..., None]) -> Callable[..., None]:
             sys.exit(ExitCode.INTERNAL)
 
     return wrapper
+
+
+reports_errors = errors_reported_by(_crawl_context)
 
 
 EXIT_CODES = """\b

@@ -61,9 +61,7 @@ class DurationType(click.ParamType):  # type: ignore[type-arg]
 class FiniteFloat(click.FloatRange):
     """A float in a range; `nan` and `inf`, which `float()` accepts, are refused."""
 
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> Any:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         number = super().convert(value, param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)
@@ -204,6 +202,48 @@ class CrawlArgs:
         )
 
 
+CONNECTION_OPTIONS: tuple[Decorator, ...] = (
+    click.option(
+        "--base-url",
+        envvar=BASE_URL_ENV,
+        default=DEFAULT_BASE_URL,
+        show_default=True,
+        show_envvar=True,
+        callback=_base_url,
+        help="TofuPilot API base URL.",
+    ),
+    click.option(
+        "--api-key",
+        envvar=API_KEY_ENV,
+        show_envvar=True,
+        help="TofuPilot API key (prefer the environment variable: "
+        "command lines are visible to other users).",
+    ),
+    click.option(
+        "--concurrency",
+        type=click.IntRange(1, 256),
+        default=DEFAULT_CONCURRENCY,
+        show_default=True,
+        help="Requests in flight at once.",
+    ),
+    click.option(
+        "--retries",
+        type=click.IntRange(0, 20),
+        default=4,
+        show_default=True,
+        help="Retries per request after 5xx, timeouts and network errors.",
+    ),
+    click.option(
+        "--timeout",
+        type=FiniteFloat(min=0.1),
+        default=30.0,
+        show_default=True,
+        help="Seconds one request may take.",
+    ),
+)
+"""Where and how to ask the API: shared by every command that asks it."""
+
+
 def _crawl_args(**values: Any) -> CrawlArgs:
     if values["offline"] and values["no_cache"]:
         raise click.UsageError("--offline reads the cache, so it cannot go with --no-cache.")
@@ -250,22 +290,7 @@ crawl_arguments = grouped(
     _crawl_args,
     [
         click.argument("serial"),
-        click.option(
-            "--base-url",
-            envvar=BASE_URL_ENV,
-            default=DEFAULT_BASE_URL,
-            show_default=True,
-            show_envvar=True,
-            callback=_base_url,
-            help="TofuPilot API base URL.",
-        ),
-        click.option(
-            "--api-key",
-            envvar=API_KEY_ENV,
-            show_envvar=True,
-            help="TofuPilot API key (prefer the environment variable: "
-            "command lines are visible to other users).",
-        ),
+        *CONNECTION_OPTIONS,
         click.option("--up", is_flag=True, help="Only the ancestors: what contains SERIAL."),
         click.option("--down", is_flag=True, help="Only the descendants: what SERIAL is made of."),
         click.option(
@@ -279,27 +304,6 @@ crawl_arguments = grouped(
             default=DEFAULT_MAX_UNITS,
             show_default=True,
             help="Fetch at most N units; the rest are kept as unexplored (0: no limit).",
-        ),
-        click.option(
-            "--concurrency",
-            type=click.IntRange(1, 256),
-            default=DEFAULT_CONCURRENCY,
-            show_default=True,
-            help="Requests in flight at once.",
-        ),
-        click.option(
-            "--retries",
-            type=click.IntRange(0, 20),
-            default=4,
-            show_default=True,
-            help="Retries per unit after 5xx, timeouts and network errors.",
-        ),
-        click.option(
-            "--timeout",
-            type=FiniteFloat(min=0.1),
-            default=30.0,
-            show_default=True,
-            help="Seconds one request may take.",
         ),
         click.option(
             "--rate",
@@ -360,8 +364,11 @@ crawl_arguments = grouped(
             "-q", "--quiet", is_flag=True, help="No progress line; a summary line only on failure."
         ),
         click.option(
-            "-v", "--verbose", count=True, help="More on stderr: every unit not fetched, the "
-            "summary, each retry (-vv: each request)."
+            "-v",
+            "--verbose",
+            count=True,
+            help="More on stderr: every unit not fetched, the "
+            "summary, each retry (-vv: each request).",
         ),
         click.option(
             "--debug", is_flag=True, help="Like -vv, and show the traceback of an internal error."

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import functools
 import sys
-import traceback
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from genealogy.cli import signals
-from genealogy.cli.commands import _fail, _json, _lines, _setup_logging, _write, main
-from genealogy.cli.params import FiniteFloat, _base_url, grouped, output_option
-from genealogy.config import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, DEFAULT_CONCURRENCY
-from genealogy.errors import ExitCode, GenealogyError
-from genealogy.redact import redact, secret_forms
+from genealogy.cli.commands import (
+    _json,
+    _lines,
+    _setup_logging,
+    _write,
+    errors_reported_by,
+    main,
+)
+from genealogy.cli.params import CONNECTION_OPTIONS, grouped, output_option
+from genealogy.errors import ExitCode
 from genealogy.text import printable
 
 if TYPE_CHECKING:
@@ -68,76 +70,16 @@ connection_arguments = grouped(
     "connection",
     _connection,
     [
-        click.option(
-            "--base-url",
-            envvar=BASE_URL_ENV,
-            default=DEFAULT_BASE_URL,
-            show_default=True,
-            show_envvar=True,
-            callback=_base_url,
-            help="TofuPilot API base URL.",
-        ),
-        click.option(
-            "--api-key",
-            envvar=API_KEY_ENV,
-            show_envvar=True,
-            help="TofuPilot API key (prefer the environment variable: "
-            "command lines are visible to other users).",
-        ),
-        click.option(
-            "--concurrency",
-            type=click.IntRange(1, 256),
-            default=DEFAULT_CONCURRENCY,
-            show_default=True,
-            help="Requests in flight at once.",
-        ),
-        click.option(
-            "--retries",
-            type=click.IntRange(0, 20),
-            default=4,
-            show_default=True,
-            help="Retries per request after 5xx, timeouts and network errors.",
-        ),
-        click.option(
-            "--timeout",
-            type=FiniteFloat(min=0.1),
-            default=30.0,
-            show_default=True,
-            help="Seconds one request may take.",
-        ),
+        *CONNECTION_OPTIONS,
         click.option("-q", "--quiet", is_flag=True, help="Nothing on stderr but errors."),
         click.option("--debug", is_flag=True, help="Show the traceback of an internal error."),
     ],
 )
 
 
-def _reports_errors(command: Callable[..., None]) -> Callable[..., None]:
-    """Errors as one message and their exit code, the API key redacted from whatever is shown
-    (as `genealogy.cli.commands.reports_errors` does for the crawling commands)."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        connection: Connection | None = kwargs.get("connection")
-        api_key = connection.api_key if connection else None
-        try:
-            command(*args, **kwargs)
-        except GenealogyError as error:
-            _fail(error, api_key)
-        except KeyboardInterrupt:
-            click.echo("genealogy: interrupted.", err=True)
-            sys.exit(signals.exit_code(ExitCode.INTERRUPTED))
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise
-        except Exception as error:  # a bug: say so plainly
-            if connection is not None and connection.debug:
-                detail = traceback.format_exc()
-            else:
-                detail = f"{type(error).__name__}: {error} (--debug shows the traceback)"
-            detail = redact(detail, secret_forms(api_key))
-            click.echo(f"genealogy: internal error, please report it: {detail}", err=True)
-            sys.exit(ExitCode.INTERNAL)
-
-    return wrapper
+def _connection_context(kwargs: dict[str, Any]) -> tuple[str | None, bool]:
+    connection: Connection | None = kwargs.get("connection")
+    return (connection.api_key, connection.debug) if connection else (None, False)
 
 
 def _criteria(
@@ -172,7 +114,7 @@ def _criteria(
     default="text",
     show_default=True,
 )
-@_reports_errors
+@errors_reported_by(_connection_context)
 def where_used_command(
     serials: tuple[str, ...],
     batch: str | None,
