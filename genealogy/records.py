@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import pydantic
 
+from genealogy.jsonvalues import copy_json
 from genealogy.models import Unit
 from genealogy.text import clip
 
@@ -72,7 +73,7 @@ def read_record(model: type[RecordT], data: Any) -> tuple[RecordT, tuple[str, ..
         core = [error for error in errors if _repair_point(error["loc"]) is None]
         if core or not isinstance(data, dict):
             raise UnreadableRecord(summarise(core or errors))
-        data = _copy(data)
+        data = copy_json(data)
         warnings.extend(_repair(data, errors))
     raise UnreadableRecord(summarise(errors))
 
@@ -184,12 +185,3 @@ def _apply(data: dict[str, Any], point: tuple[Any, ...]) -> str:
         return "kept as text"
     container[last] = None
     return "set to null"
-
-
-def _copy(value: Any) -> Any:
-    """A deep copy of decoded JSON, so a repair never changes the caller's data."""
-    if isinstance(value, dict):
-        return {key: _copy(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_copy(item) for item in value]
-    return value

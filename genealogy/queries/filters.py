@@ -23,11 +23,11 @@ Besides the run outcomes, these pseudo-outcomes match (`genealogy.nodes.filter_k
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 import networkx as nx
 
 from genealogy.graph import roots
+from genealogy.jsonvalues import copy_json
 from genealogy.matching import fold
 from genealogy.nodes import filter_keys
 
@@ -55,10 +55,10 @@ def filter_graph(
     }
     kept = _with_ancestors(graph, set(matched) | {node for node in keep if node in graph})
     result = nx.DiGraph()
-    result.graph.update(_copy(graph.graph))
-    result.add_nodes_from((n, _copy(a)) for n, a in graph.nodes(data=True) if n in kept)
+    result.graph.update(copy_json(graph.graph))
+    result.add_nodes_from((n, copy_json(a)) for n, a in graph.nodes(data=True) if n in kept)
     result.add_edges_from(
-        (u, v, _copy(a)) for u, v, a in graph.edges(data=True) if u in kept and v in kept
+        (u, v, copy_json(a)) for u, v, a in graph.edges(data=True) if u in kept and v in kept
     )
     result.graph["roots"] = roots(result)
     result.graph["filter"] = {
@@ -79,12 +79,3 @@ def _with_ancestors(graph: nx.DiGraph, nodes: set[str]) -> set[str]:
                 seen.add(parent)
                 stack.append(parent)
     return seen
-
-
-def _copy(value: Any) -> Any:
-    """A deep copy of plain JSON-like values, so the filtered graph shares nothing mutable."""
-    if isinstance(value, dict):
-        return {key: _copy(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_copy(item) for item in value]
-    return value
