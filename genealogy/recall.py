@@ -32,18 +32,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import pydantic
-
 from genealogy.attributes import listed_attributes
 from genealogy.errors import StartUnreachable, UsageError
 from genealogy.loop import run_sync
 from genealogy.matching import fold
-from genealogy.models import ListedUnit, PageMeta
 from genealogy.nodes import Status
-from genealogy.records import UnreadableRecord, read_record
-from genealogy.sources import Counters, Failed, JsonFailed, NotFound
+from genealogy.sources import Counters, Failed, NotFound
 from genealogy.sources.listing import (
-    MAX_PAGES,
     MISSING_ENDPOINT,
     PAGE_LIMIT,
     UNITS_PATH,
@@ -51,6 +46,8 @@ from genealogy.sources.listing import (
     ListEndpointsMissing,
     ListOutcome,
     ListSource,
+    every_page,
+    read_listed,
 )
 
 if TYPE_CHECKING:
@@ -256,54 +253,19 @@ async def _matching(listing: ListSource, criteria: Criteria) -> list[tuple[str, 
     http = listing.http
     assert http is not None, "checked by the caller"
     query = [("limit", str(PAGE_LIMIT)), *criteria.params()]
-    found: dict[str, tuple[str, ListOutcome]] = {}
-    cursor: int | None = None
-    for page in range(MAX_PAGES):
-        answer = await http.get_json(
-            UNITS_PATH, query if cursor is None else [*query, ("cursor", str(cursor))]
+    items, failure = await every_page(http, UNITS_PATH, query)
+    if failure is not None:
+        if failure.status in MISSING_ENDPOINT and not items:
+            raise StartUnreachable(f"{NO_LIST_ENDPOINT} (GET {UNITS_PATH}: {failure.reason}).")
+        raise StartUnreachable(
+            f"Could not list the units matching {criteria.described()}: {failure.reason}."
         )
-        if isinstance(answer, JsonFailed):
-            if page == 0 and answer.status in MISSING_ENDPOINT:
-                raise StartUnreachable(f"{NO_LIST_ENDPOINT} (GET {UNITS_PATH}: {answer.reason}).")
-            raise StartUnreachable(
-                f"Could not list the units matching {criteria.described()}: {answer.reason}."
-            )
-        items, meta = _page(answer.data)
-        if items is None or meta is None:
-            raise StartUnreachable(
-                f"GET {UNITS_PATH} answered 200 but not a page of the list endpoint."
-            )
-        for raw in items:
-            read = _item(raw)
-            if read is not None:
-                found.setdefault(fold(read[0]), read)
-        if not meta.has_more:
-            return list(found.values())
-        if meta.next_cursor is None or (cursor is not None and meta.next_cursor <= cursor):
-            raise StartUnreachable(f"GET {UNITS_PATH}: the list endpoint's cursor did not advance.")
-        cursor = meta.next_cursor
-    raise StartUnreachable(f"GET {UNITS_PATH} kept paging past {MAX_PAGES:,} pages.")
-
-
-def _page(data: Any) -> tuple[list[Any] | None, PageMeta | None]:
-    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
-        return None, None
-    try:
-        return data["data"], PageMeta.model_validate(data.get("meta"))
-    except pydantic.ValidationError:
-        return None, None
-
-
-def _item(raw: Any) -> tuple[str, ListOutcome] | None:
-    """A list item as (serial, outcome); an item without a readable serial says nothing."""
-    serial = raw.get("serial_number") if isinstance(raw, dict) else None
-    if not isinstance(serial, str) or not serial:
-        return None
-    try:
-        item, warnings = read_record(ListedUnit, raw)
-    except UnreadableRecord as exc:
-        return serial, Failed(f"the list endpoint's item is not a unit: {exc}")
-    return serial, Listed(item, warnings=warnings)
+    found: dict[str, tuple[str, ListOutcome]] = {}
+    for raw in items:
+        read = read_listed(raw)
+        if read is not None and read[0]:  # an empty serial says nothing
+            found.setdefault(fold(read[0]), read)
+    return list(found.values())
 
 
 def fetch_where_used_sync(

@@ -131,9 +131,9 @@ class ListSource:
         for chunk, (items, failure) in zip(split.chunks, pages, strict=True):
             found: dict[str, ListOutcome] = {}
             for raw in items:
-                read = _listed(raw)
+                read = read_listed(raw)
                 if read is not None:
-                    found.setdefault(read[0], read[1])
+                    found.setdefault(fold(read[0]), read[1])
             for serial in chunk:
                 key = fold(serial)
                 if failure is not None:
@@ -275,25 +275,7 @@ class ListSource:
         self, http: HttpSource, path: str, chunk: list[str], params: list[tuple[str, str]]
     ) -> tuple[list[Any], JsonFailed | None]:
         """Every item of every page for one chunk, and why the paging stopped short (or None)."""
-        items: list[Any] = []
-        query = [*params, *(("serial_numbers", serial) for serial in chunk)]
-        cursor: int | None = None
-        for _ in range(MAX_PAGES):
-            answer = await http.get_json(
-                path, query if cursor is None else [*query, ("cursor", str(cursor))]
-            )
-            if isinstance(answer, JsonFailed):
-                return items, answer
-            data, meta = _page(answer.data)
-            if data is None or meta is None:
-                return items, JsonFailed("answered 200 but not a page of the list endpoint")
-            items.extend(data)
-            if not meta.has_more:
-                return items, None
-            if meta.next_cursor is None or (cursor is not None and meta.next_cursor <= cursor):
-                return items, JsonFailed("the list endpoint's cursor did not advance")
-            cursor = meta.next_cursor
-        return items, JsonFailed(f"the list endpoint kept paging past {MAX_PAGES} pages")
+        return await every_page(http, path, [*params, *(("serial_numbers", s) for s in chunk)])
 
     @property
     def without_histories(self) -> bool:
@@ -328,6 +310,31 @@ class ListSource:
         self.cache = None
 
 
+async def every_page(
+    http: HttpSource, path: str, query: list[tuple[str, str]]
+) -> tuple[list[Any], JsonFailed | None]:
+    """Every item of every page of `path?query`, following `next_cursor` while `has_more`,
+    and why the paging stopped short (None when it did not)."""
+    items: list[Any] = []
+    cursor: int | None = None
+    for _ in range(MAX_PAGES):
+        answer = await http.get_json(
+            path, query if cursor is None else [*query, ("cursor", str(cursor))]
+        )
+        if isinstance(answer, JsonFailed):
+            return items, answer
+        data, meta = _page(answer.data)
+        if data is None or meta is None:
+            return items, JsonFailed("answered 200 but not a page of the list endpoint")
+        items.extend(data)
+        if not meta.has_more:
+            return items, None
+        if meta.next_cursor is None or (cursor is not None and meta.next_cursor <= cursor):
+            return items, JsonFailed("the list endpoint's cursor did not advance")
+        cursor = meta.next_cursor
+    return items, JsonFailed(f"the list endpoint kept paging past {MAX_PAGES} pages")
+
+
 def _page(data: Any) -> tuple[list[Any] | None, PageMeta | None]:
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         return None, None
@@ -337,17 +344,17 @@ def _page(data: Any) -> tuple[list[Any] | None, PageMeta | None]:
         return None, None
 
 
-def _listed(raw: Any) -> tuple[str, ListOutcome] | None:
-    """A list item as (`fold(serial)`, outcome); an item whose serial cannot be read is
-    dropped (its serial, asked for, then counts as absent)."""
+def read_listed(raw: Any) -> tuple[str, ListOutcome] | None:
+    """A list item as (its serial, outcome); None for an item whose serial cannot be read (a
+    serial asked for then counts as absent)."""
     serial = raw.get("serial_number") if isinstance(raw, dict) else None
     if not isinstance(serial, str):
         return None
     try:
         item, warnings = read_record(ListedUnit, raw)
     except UnreadableRecord as exc:
-        return fold(serial), Failed(f"the list endpoint's item is not a unit: {exc}")
-    return fold(serial), Listed(item, warnings=warnings)
+        return serial, Failed(f"the list endpoint's item is not a unit: {exc}")
+    return serial, Listed(item, warnings=warnings)
 
 
 def _run_order(run: RunDigest) -> tuple[bool, float, str]:
