@@ -5,8 +5,8 @@
 
 `crawl` / `acrawl` fetch from the API (key and base URL from `TOFUPILOT_API_KEY` and
 `TOFUPILOT_URL` unless given); `from_records` builds the same graph from records in memory;
-`trace`, `audit` and `summary` ask it questions; `render`, `write` and `load` turn it into
-files and back. Every error is a `GenealogyError`. Names are imported on first use, so
+`trace`, `trace_many`, `audit` and `summary` ask it questions; `render`, `write` and `load`
+turn it into files and back. Every error is a `GenealogyError`. Names are imported on first use, so
 `import genealogy` costs almost nothing.
 """
 
@@ -22,6 +22,7 @@ _HOMES = {
     "acrawl": "genealogy.api",
     "from_records": "genealogy.api",
     "trace": "genealogy.api",
+    "trace_many": "genealogy.api",
     "audit": "genealogy.api",
     "summary": "genealogy.api",
     "render": "genealogy.api",
@@ -40,6 +41,7 @@ _HOMES = {
     "Finding": "genealogy.queries",
     "Summary": "genealogy.queries",
     "Trace": "genealogy.queries",
+    "Traces": "genealogy.queries",
     "GenealogyError": "genealogy.errors",
     "UsageError": "genealogy.errors",
     "AuthError": "genealogy.errors",
@@ -70,6 +72,7 @@ __all__ = [
     "Status",
     "Summary",
     "Trace",
+    "Traces",
     "UnknownFormat",
     "UnknownSerial",
     "UsageError",
@@ -86,6 +89,7 @@ __all__ = [
     "render",
     "summary",
     "trace",
+    "trace_many",
     "where_used",
     "write",
 ]
@@ -116,6 +120,7 @@ if TYPE_CHECKING:
         render,
         summary,
         trace,
+        trace_many,
         write,
     )
     from genealogy.errors import (
@@ -131,6 +136,6 @@ if TYPE_CHECKING:
     )
     from genealogy.formats import FORMATS, Format, UnknownFormat
     from genealogy.nodes import NodeAttrs, Status
-    from genealogy.queries import Audit, Finding, Summary, Trace, UnknownSerial
+    from genealogy.queries import Audit, Finding, Summary, Trace, Traces, UnknownSerial
     from genealogy.queries.where_used import WhereUsed
     from genealogy.recall import awhere_used, where_used

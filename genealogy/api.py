@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
     from genealogy.localserver import LocalTofuPilot
-    from genealogy.queries import Audit, Summary, Trace
+    from genealogy.queries import Audit, Summary, Trace, Traces
     from genealogy.runner import CrawlOptions
 
 DirectionName = Literal["both", "up", "down"]
@@ -108,8 +108,9 @@ def crawl_options(
     )
 
 
-def crawl(serial: str, **options: Any) -> nx.DiGraph:
-    """Crawl the assembly around `serial` from the TofuPilot API and return its graph.
+def crawl(serial: str | Sequence[str], **options: Any) -> nx.DiGraph:
+    """Crawl the assembly around `serial` from the TofuPilot API and return its graph; given
+    several serial numbers, around all of them at once (each one's node has `start` set).
 
     Options (all keyword-only, see `crawl_options`): `base_url`, `api_key` (default: the
     `TOFUPILOT_URL` and `TOFUPILOT_API_KEY` environment variables), `direction` ("both",
@@ -138,7 +139,7 @@ def _options(options: dict[str, Any]) -> CrawlOptions:
         raise UsageError(f"unknown crawl option: {exc}") from exc
 
 
-async def acrawl(serial: str, **options: Any) -> nx.DiGraph:
+async def acrawl(serial: str | Sequence[str], **options: Any) -> nx.DiGraph:
     """`crawl` for async code: the same options and result, on the running event loop."""
     from genealogy.graph import build_graph
     from genealogy.runner import crawl_async
@@ -172,15 +173,35 @@ def from_records(
     return build_graph(run_sync(lambda: crawler.crawl(start)))
 
 
-def trace(graph: nx.DiGraph, serial: str) -> Trace:
-    """Every path from `serial` up to the top-level assemblies that contain it, and the
-    problems inside those assemblies. Raises `UnknownSerial` if `serial` is not in `graph`."""
-    from genealogy.matching import fold
+def trace(graph: nx.DiGraph, serial: str, *, problems: bool = False) -> Trace:
+    """Every path from `serial` up to the top-level assemblies that contain it, with the
+    cycles, self-parents and contradicting parent records on them; with `problems`, also the
+    failed, errored and missing units inside those assemblies, grouped by kind (as far as
+    `graph` holds them: `.problems.unexplored` counts what it does not). Raises
+    `UnknownSerial` if `serial` is not in `graph`."""
     from genealogy.queries import trace as trace_query
 
-    if serial not in graph:  # the service matches serials case-insensitively: so do we
-        serial = next((node for node in graph if fold(node) == fold(serial)), serial)
-    return trace_query(graph, serial)
+    return trace_query(graph, _node_of(graph, serial), problems=problems)
+
+
+def trace_many(graph: nx.DiGraph, serials: Iterable[str], *, problems: bool = False) -> Traces:
+    """`trace` for several units at once (`.traces`, one per serial found; `.not_found`),
+    and the top-level assemblies that contain several of them (`.shared`). Crawl them
+    together first: `crawl([sn1, sn2], direction="up")`."""
+    from genealogy.queries import trace_many as trace_many_query
+
+    if isinstance(serials, str):
+        serials = (serials,)
+    return trace_many_query(graph, [_node_of(graph, s) for s in serials], problems=problems)
+
+
+def _node_of(graph: nx.DiGraph, serial: str) -> str:
+    """The node for `serial`: the service matches serials case-insensitively, so do we."""
+    from genealogy.matching import fold
+
+    if serial in graph:
+        return serial
+    return next((node for node in graph if fold(node) == fold(serial)), serial)
 
 
 def audit(graph: nx.DiGraph) -> Audit:

@@ -81,6 +81,7 @@ def history_attributes(runs: tuple[RunDigest, ...]) -> dict[str, Any]:
             "started_at": _iso(run.started_at),
             "ended_at": _iso(run.ended_at),
             "duration_s": _seconds(run.duration),
+            "station": run.created_by_station.name if run.created_by_station else None,
         }
         for run in runs
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -60,6 +60,9 @@ class CrawlResult:
     seconds: float = 0.0
     interrupted: bool = False
     limits: Limits = field(default_factory=Limits)
+    starts: tuple[str, ...] = ()
+    """Every unit the crawl started from, as their records spell them (`start` is the first):
+    several when crawled from many serial numbers at once (`Crawler.crawl_many`)."""
 
     def __repr__(self) -> str:  # short: the units may be many thousands
         return (
@@ -107,12 +110,24 @@ class Crawler:
         mid-crawl, a bug), `self.result` is marked interrupted and still holds everything
         learned so far, and the exception propagates.
         """
+        return await self.crawl_many((start,))
+
+    async def crawl_many(self, starts: Sequence[str]) -> CrawlResult:
+        """Crawl from every unit of `starts` at once, each at depth 0 (a recall of several
+        cells: their common ancestors are fetched once). A start that is not found or cannot
+        be fetched stays in the result with its status and reason; only when none of them is
+        fetched does it raise, as `crawl` does for its one start."""
+        if not starts:
+            raise ValueError("crawl_many needs at least one serial number")
         began = time.perf_counter()
-        result = CrawlResult(start, self.direction, self.units, self.counters, limits=self.limits)
+        result = CrawlResult(
+            starts[0], self.direction, self.units, self.counters, limits=self.limits
+        )
         self.result = result
         try:
-            await self._fetch_start(start)
-            result.start = self._by_key[fold(start)].serial  # the record's own spelling
+            await self._fetch_starts(starts)
+            spelled = tuple(dict.fromkeys(self._by_key[fold(s)].serial for s in starts))
+            result.start, result.starts = spelled[0], spelled  # the records' own spelling
             await self._run_workers()
         except (StartNotFound, StartUnreachable):
             raise
@@ -138,11 +153,12 @@ class Crawler:
                 task.cancel()
             await asyncio.gather(drained, *workers, return_exceptions=True)
 
-    async def _fetch_start(self, start: str) -> None:
-        """The start unit alone first: a bad key or a wrong serial fails after one request."""
-        state = self._schedule(start, 0, None, count_only=True)
-        await self._visit(state)
-        check_start(state, start)
+    async def _fetch_starts(self, starts: Sequence[str]) -> None:
+        """The start units alone first: a bad key or a wrong serial fails after one round."""
+        states = [self._schedule(start, 0, None, count_only=True) for start in starts]
+        once = {id(state): state for state in states}.values()  # a serial given twice
+        await asyncio.gather(*(self._visit(state) for state in once))
+        check_starts(states, starts)
 
     async def _work(self) -> None:
         while True:
@@ -242,6 +258,13 @@ class Crawler:
         for state in self.units.values():
             if state.status is Status.UNEXPLORED and state.reason is None:
                 state.reason = "crawl interrupted before it was fetched"
+
+
+def check_starts(states: Sequence[UnitState], starts: Sequence[str]) -> None:
+    """Raise as `check_start` does for the first start when no start unit was fetched; a
+    start that failed among others that were fetched is reported with them, not raised."""
+    if not any(state.status is Status.OK for state in states):
+        check_start(states[0], starts[0])
 
 
 def check_start(state: UnitState, start: str) -> None:

@@ -25,8 +25,9 @@ def _build(result: CrawlResult) -> nx.DiGraph:
     graph = nx.DiGraph()
     states = sorted(result.units.values(), key=lambda state: state.serial)  # stable exports
     nodes = {fold(state.serial): state.serial for state in states}
+    starts = {result.start, *result.starts}
     for state in states:
-        attrs = node_attributes(state, state.serial == result.start)
+        attrs = node_attributes(state, state.serial in starts)
         _name_links_by_node(attrs, nodes)
         graph.add_node(state.serial, **attrs)
     for serial, attrs in graph.nodes(data=True):

@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from genealogy.attributes import history_attributes, listed_attributes
-from genealogy.crawler import Crawler, CrawlResult, Direction, Limits, UnitState, check_start
+from genealogy.crawler import Crawler, CrawlResult, Direction, Limits, UnitState, check_starts
 from genealogy.errors import AuthError, StartNotFound, StartUnreachable
 from genealogy.matching import fold
 from genealogy.nodes import Status
@@ -55,19 +55,25 @@ class LevelCrawler(Crawler):
         self.history = history
         self._histories: list[asyncio.Task[None]] = []
 
-    async def crawl(self, start: str) -> CrawlResult:
-        """Crawl from `start`, level by level; the same result and errors as `Crawler.crawl`.
+    async def crawl_many(self, starts: Sequence[str]) -> CrawlResult:
+        """Crawl from `starts` (all at depth 0, asked for in one batch), level by level; the
+        same result and errors as `Crawler.crawl_many` (and so `Crawler.crawl`).
 
         Raises `ListEndpointsMissing` after the first request when the server has no list
         endpoints (the caller then crawls one unit per request)."""
+        if not starts:
+            raise ValueError("crawl_many needs at least one serial number")
         began = time.perf_counter()
-        result = CrawlResult(start, self.direction, self.units, self.counters, limits=self.limits)
+        result = CrawlResult(
+            starts[0], self.direction, self.units, self.counters, limits=self.limits
+        )
         self.result = result
         try:
-            first = self._schedule(start, 0, None, count_only=True)
-            await self._fetch_level([first])
-            check_start(first, start)
-            result.start = first.serial  # the record's own spelling
+            first = [self._schedule(start, 0, None, count_only=True) for start in starts]
+            await self._fetch_level(list({id(state): state for state in first}.values()))
+            check_starts(first, starts)
+            spelled = tuple(dict.fromkeys(state.serial for state in first))
+            result.start, result.starts = spelled[0], spelled  # the records' own spelling
             while level := self._next_level():
                 await self._fetch_level(level)
             await asyncio.gather(*self._histories)

@@ -341,4 +341,5 @@ class RunDigest(_Digest):
     ended_at: Annotated[datetime | None, Lenient] = None
     duration: Annotated[timedelta | None, Lenient] = None
     procedure: Annotated[_Named | None, Lenient] = None
+    created_by_station: Annotated[_Named | None, Lenient] = None  # where the run ran
     unit: _Serial

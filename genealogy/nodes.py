@@ -13,7 +13,7 @@ This module imports nothing heavy: the command line reads its words before parsi
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 
 class Status(StrEnum):
@@ -59,6 +59,7 @@ class RunRecord(TypedDict):
     started_at: str | None
     ended_at: str | None
     duration_s: float | None
+    station: NotRequired[str | None]  # the station that ran it, when the run list says
 
 
 class NodeAttrs(TypedDict, total=False):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -103,14 +103,16 @@ async def open_sources(options: CrawlOptions, counters: Counters) -> AsyncIterat
 
 
 async def crawl_async(
-    start: str,
+    start: str | Sequence[str],
     options: CrawlOptions,
     on_progress: Callable[[], None] | None = None,
     counters: Counters | None = None,
     started: list[Crawler] | None = None,
 ) -> CrawlResult:
-    """Crawl on the running event loop; `started` receives the crawler, so a caller can still
-    read what it learned when the crawl is cancelled."""
+    """Crawl on the running event loop, from one serial number or several at once
+    (`Crawler.crawl_many`); `started` receives the crawler, so a caller can still read what it
+    learned when the crawl is cancelled."""
+    starts = (start,) if isinstance(start, str) else tuple(start)
     counters = counters or Counters()
     started = started if started is not None else []
     async with open_sources(options, counters) as sources:
@@ -125,7 +127,7 @@ async def crawl_async(
             )
             started.append(levels)
             try:
-                return await levels.crawl(start)
+                return await levels.crawl_many(starts)
             except ListEndpointsMissing as missing:
                 if options.via == "list":
                     raise StartUnreachable(
@@ -143,7 +145,7 @@ async def crawl_async(
             keep_units=options.keep_units,
         )
         started.append(crawler)
-        result = await crawler.crawl(start)
+        result = await crawler.crawl_many(starts)
         if options.history and options.via == "get":
             fetched = [state for state in result.units.values() if state.status is Status.OK]
             await add_histories(sources.listing, fetched)
@@ -151,7 +153,7 @@ async def crawl_async(
 
 
 def run_crawl(
-    start: str,
+    start: str | Sequence[str],
     options: CrawlOptions,
     on_progress: Callable[[], None] | None = None,
     counters: Counters | None = None,

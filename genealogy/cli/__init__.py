@@ -4,7 +4,11 @@ Commands import the library when they run, never at start-up: `genealogy --help`
 for aiohttp, pydantic and networkx (0.9 s on the 2-core machine when it did).
 """
 
-from genealogy.cli import local, where_used  # registers `demo`, `serve` and `where-used`
+from genealogy.cli import (  # registers `demo`, `serve`, `trace` and `where-used`
+    local,
+    trace,
+    where_used,
+)
 from genealogy.cli.commands import main
 
-__all__ = ["local", "main", "where_used"]
+__all__ = ["local", "main", "trace", "where_used"]

@@ -250,20 +250,24 @@ def _finish(
     wrote: str | None = None,
     findings: int | None = None,
     failing: str | None = None,
+    failing_code: ExitCode = ExitCode.FINDINGS,
 ) -> NoReturn:
     """One summary line on stderr (the details with -v; with -q only why the exit code is not
-    0), then the exit code the outcome deserves. `failing`: why audit findings fail the run."""
+    0), then the exit code the outcome deserves. `failing`: why the run fails with
+    `failing_code` (audit findings; serial numbers `trace` was given that do not exist)."""
     from genealogy.cli.report import crawl_summary, exit_code_for, failure_line, limit_notes
     from genealogy.queries import format_summary, summarise
 
     reporting = crawl.reporting
     code = exit_code_for(result, reporting.strict)
     if failing and code is not ExitCode.INTERRUPTED:
-        code = ExitCode.FINDINGS
+        code = failing_code
     if signals.received:  # Ctrl-C, SIGTERM or SIGHUP: during the crawl, or after it
         code = signals.exit_code(ExitCode.INTERRUPTED)
     if reporting.quiet:
-        why = failing if code is ExitCode.FINDINGS else failure_line(result, reporting.strict)
+        why = failure_line(result, reporting.strict)
+        if failing and code is failing_code:
+            why = failing
         if why:
             click.echo(f"genealogy: exit {int(code)}: {why}", err=True)
         sys.exit(code)
@@ -355,39 +359,6 @@ def tree_command(crawl: CrawlArgs, view: ViewArgs, output: str, tree: TreeArgs) 
     result, graph = _crawl(crawl, "genealogy.renderers.text")
     shown = _filtered(graph, view, crawl, keep=(result.start,))
     _write(render(shown, "text", _render_options(output, tree)), output)
-    _finish(result, graph, crawl)
-
-
-@main.command("trace")
-@crawl_arguments
-@view_arguments
-@output_option
-@report_format_option
-@click.option(
-    "--charset",
-    type=click.Choice(["unicode", "ascii"]),
-    default="unicode",
-    show_default=True,
-    help="Drawing characters of the text output.",
-)
-@reports_errors
-def trace_command(
-    crawl: CrawlArgs, view: ViewArgs, output: str, fmt: str, charset: str
-) -> None:
-    """Every path from SERIAL up to its top-level assemblies, like `npm explain`.
-
-    Each step shows part, revision, batch and outcome; then the failed, errored and missing
-    units inside the same assemblies (--outcome and --part narrow that list).
-    """
-    from genealogy.queries import format_trace, trace
-
-    result, graph = _crawl(crawl)
-    found = trace(_filtered(graph, view, crawl, keep=(result.start,)), result.start)
-    if fmt == "json":
-        _write(_json(found.to_dict()), output, is_json=True)
-    else:
-        text = format_trace(found, charset="ascii" if charset == "ascii" else "unicode")
-        _write(_lines(text), output)
     _finish(result, graph, crawl)
 
 

@@ -285,6 +285,91 @@ def _crawl_args(**values: Any) -> CrawlArgs:
     )
 
 
+CRAWL_OPTIONS: tuple[Decorator, ...] = (
+    click.option(
+        "--max-depth",
+        type=click.IntRange(min=0),
+        help="Do not fetch units more than N links away from SERIAL.",
+    ),
+    click.option(
+        "--max-units",
+        type=click.IntRange(min=0),
+        default=DEFAULT_MAX_UNITS,
+        show_default=True,
+        help="Fetch at most N units; the rest are kept as unexplored (0: no limit).",
+    ),
+    click.option(
+        "--rate",
+        type=FiniteFloat(min=0.01),
+        help="At most N requests per second (stay under your account's quota).",
+    ),
+    click.option(
+        "--via",
+        type=click.Choice(["auto", "list", "get"]),
+        default="auto",
+        show_default=True,
+        envvar="GENEALOGY_VIA",
+        show_envvar=True,
+        help="auto: whole levels of the assembly per request through the list endpoint "
+        "(one request per unit if the server has none); get: one request per unit, "
+        "which alone gives each unit's creating run.",
+    ),
+    click.option(
+        "--no-history",
+        is_flag=True,
+        envvar="GENEALOGY_NO_HISTORY",
+        show_envvar=True,
+        help="Do not fetch the units' run histories (GET /v2/runs): colours, filters and "
+        "findings then use the latest run the list gives, or the creating run.",
+    ),
+    click.option(
+        "--deadline",
+        type=DurationType(),
+        help="Stop the crawl after this long (90s, 10m, 1h): no new request starts, "
+        "requests in flight are cut, units not fetched by then are errors (exit code 3).",
+    ),
+    click.option(
+        "--cache",
+        "cache_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=f"SQLite cache file  [default: {default_cache_path()}]",
+    ),
+    click.option("--no-cache", is_flag=True, help="Neither read nor write the cache."),
+    click.option(
+        "--max-age",
+        type=DurationType(),
+        default="1h",
+        show_default=True,
+        help="Use cached units younger than this (90s, 15m, 2h, 7d).",
+    ),
+    click.option("--refresh", is_flag=True, help="Fetch every unit again; update the cache."),
+    click.option(
+        "--offline",
+        is_flag=True,
+        help="Use the cache alone, whatever its age; make no request.",
+    ),
+    click.option(
+        "--strict",
+        is_flag=True,
+        help="Count units that were not found as failures (exit code 3).",
+    ),
+    click.option(
+        "-q", "--quiet", is_flag=True, help="No progress line; a summary line only on failure."
+    ),
+    click.option(
+        "-v",
+        "--verbose",
+        count=True,
+        help="More on stderr: every unit not fetched, the "
+        "summary, each retry (-vv: each request).",
+    ),
+    click.option(
+        "--debug", is_flag=True, help="Like -vv, and show the traceback of an internal error."
+    ),
+)
+"""How far to crawl, the cache and the reporting: every crawling command's, after the
+connection options and the direction (`trace` has its own direction flags)."""
+
 crawl_arguments = grouped(
     "crawl",
     _crawl_args,
@@ -293,86 +378,7 @@ crawl_arguments = grouped(
         *CONNECTION_OPTIONS,
         click.option("--up", is_flag=True, help="Only the ancestors: what contains SERIAL."),
         click.option("--down", is_flag=True, help="Only the descendants: what SERIAL is made of."),
-        click.option(
-            "--max-depth",
-            type=click.IntRange(min=0),
-            help="Do not fetch units more than N links away from SERIAL.",
-        ),
-        click.option(
-            "--max-units",
-            type=click.IntRange(min=0),
-            default=DEFAULT_MAX_UNITS,
-            show_default=True,
-            help="Fetch at most N units; the rest are kept as unexplored (0: no limit).",
-        ),
-        click.option(
-            "--rate",
-            type=FiniteFloat(min=0.01),
-            help="At most N requests per second (stay under your account's quota).",
-        ),
-        click.option(
-            "--via",
-            type=click.Choice(["auto", "list", "get"]),
-            default="auto",
-            show_default=True,
-            envvar="GENEALOGY_VIA",
-            show_envvar=True,
-            help="auto: whole levels of the assembly per request through the list endpoint "
-            "(one request per unit if the server has none); get: one request per unit, "
-            "which alone gives each unit's creating run.",
-        ),
-        click.option(
-            "--no-history",
-            is_flag=True,
-            envvar="GENEALOGY_NO_HISTORY",
-            show_envvar=True,
-            help="Do not fetch the units' run histories (GET /v2/runs): colours, filters and "
-            "findings then use the latest run the list gives, or the creating run.",
-        ),
-        click.option(
-            "--deadline",
-            type=DurationType(),
-            help="Stop the crawl after this long (90s, 10m, 1h): no new request starts, "
-            "requests in flight are cut, units not fetched by then are errors (exit code 3).",
-        ),
-        click.option(
-            "--cache",
-            "cache_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help=f"SQLite cache file  [default: {default_cache_path()}]",
-        ),
-        click.option("--no-cache", is_flag=True, help="Neither read nor write the cache."),
-        click.option(
-            "--max-age",
-            type=DurationType(),
-            default="1h",
-            show_default=True,
-            help="Use cached units younger than this (90s, 15m, 2h, 7d).",
-        ),
-        click.option("--refresh", is_flag=True, help="Fetch every unit again; update the cache."),
-        click.option(
-            "--offline",
-            is_flag=True,
-            help="Use the cache alone, whatever its age; make no request.",
-        ),
-        click.option(
-            "--strict",
-            is_flag=True,
-            help="Count units that were not found as failures (exit code 3).",
-        ),
-        click.option(
-            "-q", "--quiet", is_flag=True, help="No progress line; a summary line only on failure."
-        ),
-        click.option(
-            "-v",
-            "--verbose",
-            count=True,
-            help="More on stderr: every unit not fetched, the "
-            "summary, each retry (-vv: each request).",
-        ),
-        click.option(
-            "--debug", is_flag=True, help="Like -vv, and show the traceback of an internal error."
-        ),
+        *CRAWL_OPTIONS,
     ],
 )
 

@@ -3,8 +3,9 @@
 Each result has `to_dict()` (plain JSON values) and its module a `format_text(result, ...)`
 for humans; nothing here prints or parses command lines.
 
-- `trace(graph, serial)`: every path from a unit up to its top-level assemblies, and the
-  problems inside those assemblies (`genealogy.queries.trace`).
+- `trace(graph, serial)`, `trace_many(graph, serials)`: every path from a unit up to its
+  top-level assemblies, the structural problems on them, and (asked for) the problems inside
+  those assemblies (`genealogy.queries.trace`, text in `genealogy.queries.trace_text`).
 - `audit(graph)`: a creation timeline and traceability findings with stable codes
   (`genealogy.queries.audit`, whose docstring tabulates the codes).
 - `summarise(graph)`: counts, depth, fan-out, crawl stats (`genealogy.queries.summary`).
@@ -29,8 +30,19 @@ from genealogy.queries.audit import format_text as format_audit
 from genealogy.queries.filters import filter_graph
 from genealogy.queries.summary import Summary, summarise
 from genealogy.queries.summary import format_text as format_summary
-from genealogy.queries.trace import Problem, Step, Trace, TracePath, UnknownSerial, trace
-from genealogy.queries.trace import format_text as format_trace
+from genealogy.queries.trace import (
+    Flag,
+    Problem,
+    Problems,
+    Step,
+    Trace,
+    TracePath,
+    Traces,
+    UnknownSerial,
+    trace,
+    trace_many,
+)
+from genealogy.queries.trace_text import format_text as format_trace
 
 __all__ = [
     "CODES",
@@ -38,12 +50,15 @@ __all__ = [
     "SEVERITIES",
     "Audit",
     "Finding",
+    "Flag",
     "Problem",
+    "Problems",
     "Step",
     "Summary",
     "TimelineEntry",
     "Trace",
     "TracePath",
+    "Traces",
     "UnknownSerial",
     "audit",
     "filter_graph",
@@ -53,5 +68,6 @@ __all__ = [
     "matches",
     "summarise",
     "trace",
+    "trace_many",
     "validate_selectors",
 ]

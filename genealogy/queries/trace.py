@@ -1,24 +1,48 @@
-"""Why is this unit here? Every path from one unit up to each top-level assembly holding it.
+"""Why is this unit here? Every path from a unit up to each top-level assembly holding it.
 
 Like `npm explain`: `trace(graph, serial)` follows predecessors (parents) from `serial` until a
 unit without a parent, once per distinct path, so a unit listed as a child by two parents is
-explained twice. Paths are simple: when a parent is already on the path (an assembly cycle),
-the path stops at that repeated unit and ends in `"cycle"`.
+explained twice. `trace_many(graph, serials)` does it for several units at once and names the
+top-level assemblies they share (a recall of several failed cells).
 
-`problems` lists the units with something wrong inside the same top-level assemblies, i.e. the
-reached tops and all their descendants (for a path ending in a cycle: the repeated unit and
-its descendants). A problem's `kind` is:
+How a path ends (`TracePath.end`):
+
+| end           | the last unit                                                            |
+|---------------|--------------------------------------------------------------------------|
+| `root`        | a top-level assembly: fetched, its record names no parent                |
+| `cycle`       | already on the path: the units contain each other in a loop               |
+| `self_parent` | its record names itself as its parent: not a top-level assembly, and what |
+|               | contains it is unknown                                                   |
+| `unknown`     | its own parent is unknown: it was not fetched, or its parent was not     |
+|               | crawled (a limit)                                                        |
+
+Structure on the paths (`Flag`, in `Trace.flags` and on each path that goes through it):
+
+| kind            | what the records say                                                   |
+|-----------------|------------------------------------------------------------------------|
+| `cycle`         | units contain each other in a loop: no top-level assembly above them   |
+| `self_parent`   | a unit's record names itself as its parent, or lists itself as a child |
+| `contradiction` | the records disagree about a unit's parent: two units claim it, or its |
+|                 | record names one parent while that parent does not list it, or another |
+|                 | unit lists it while its record names another parent or none            |
+
+A crawl up from a unit reads each unit's own record and its parent's: a third unit that lists
+it as a child is known only when that unit was crawled too (a crawl of the whole product).
+
+`problems=True` lists, grouped by kind (`genealogy.nodes.problem_kind`, worst first), the
+units with something wrong inside the top-level assemblies reached, i.e. the reached tops and
+all their descendants (for a path ending in a cycle: the repeated unit and its descendants).
+Counts are of the units the graph holds with a record or a failed fetch; `unexplored` counts
+those under the tops that were not looked at (left unexplored by a limit, or named by a record
+but absent from the graph, as below a crawl that went up only), so a partial crawl says how
+partial it is. A problem's kind is:
 
 | kind          | unit                                                                   |
 |---------------|------------------------------------------------------------------------|
-| `failed`      | fetched; its creating run's outcome is `FAIL`                          |
-| `errored`     | fetched; its run ended `ERROR`, `TIMEOUT` or `ABORTED`: no verdict, so |
-|               | the unit was never shown to be good                                    |
+| `failed`      | fetched; its present outcome (latest run, else creating run) is `FAIL` |
+| `errored`     | fetched; its run ended `ERROR`, `TIMEOUT` or `ABORTED`: no verdict     |
 | `not_found`   | referenced by another record, but the API does not know it             |
 | `fetch_error` | its record could not be fetched, so nothing about it is known          |
-
-Units without a run, with an undocumented outcome or left unexplored by a limit are not
-problems here (`genealogy.queries.audit` reports what it can about them).
 
 Limits, so that any graph gives a bounded answer (the number of paths can grow exponentially
 with shared sub-assemblies: 30 levels of two units each linked to both of the next give 2^30):
@@ -27,28 +51,27 @@ with shared sub-assemblies: 30 levels of two units each linked to both of the ne
   always listed whole, however long); `truncated` says more exist, and `total_paths` how many
   there are in all when they can be counted (no cycle above the unit);
 - a problem's paths are listed up to `MAX_PROBLEM_PATHS` paths and `MAX_STEPS` steps over all
-  problems; `omitted_problem_paths` counts the rest. Every problem is listed.
+  problems; `omitted_problem_paths` counts the rest. Every problem is listed and counted.
 
-A step carries the unit's run history when it is known (`run_count`, `latest_outcome`, `runs`
-oldest first; all None otherwise), and the text shows it after the state:
-`(CELL rev C, FAIL; 3 runs: FAIL 2026-03-01, FAIL 03-02, PASS 03-04)`.
-
-In the text, a path deeper than `MAX_INDENT` levels is not indented further: each deeper
-line starts with its `[level N]` (links above the traced unit), and the path says so.
+A step carries what identifies the unit (part, revision, batch), its present outcome, its run
+history when known (`run_count`, `latest_outcome`, `runs` oldest first) and the procedure,
+station and date of its latest run (`run` = "latest"), or of the run that created it when no
+history is known (`run` = "creating"); None where nothing is known. Formatting is
+`genealogy.queries.trace_text`.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from itertools import pairwise
 from typing import Any, Literal
 
 import networkx as nx
 
 from genealogy.errors import ExitCode, GenealogyError
-from genealogy.nodes import ProblemKind, outcome, problem_kind, state_text
+from genealogy.nodes import PROBLEM_KINDS, ProblemKind, Status, outcome, problem_kind, state_text
 from genealogy.text import shown
 
 MAX_PATHS = 1000
@@ -60,16 +83,11 @@ MAX_PROBLEM_PATHS = 1000
 """Paths of problems up to their top-level assemblies listed at most (one per problem and top)."""
 PATH_COUNT_LIMIT = 10**18
 """`total_paths` stops counting here: a count this large means at least that many."""
-MAX_INDENT = 100
-"""Levels the text indents further; deeper lines stay at this indent and show their level."""
-HISTORY_SHOWN = 5
-"""Latest runs the text lists per unit; the earlier ones are counted."""
 
-End = Literal["root", "cycle", "unknown"]
-"""How a path ends: at a unit without a parent; at a unit already on the path; or at a unit
-whose own parent is unknown (it was not fetched, or its parent was not crawled)."""
-
-Charset = Literal["unicode", "ascii"]
+End = Literal["root", "cycle", "self_parent", "unknown"]
+"""How a path ends (see the module docstring)."""
+FlagKind = Literal["cycle", "self_parent", "contradiction"]
+FLAG_KINDS: tuple[FlagKind, ...] = ("cycle", "self_parent", "contradiction")
 
 
 class UnknownSerial(GenealogyError, KeyError):
@@ -103,6 +121,10 @@ class Step:
     run_count: int | None = None  # runs in the unit's history; None when it is not known
     latest_outcome: str | None = None  # the latest run's outcome (None: no run, or not known)
     runs: tuple[dict[str, Any], ...] | None = None  # the history, oldest first (RunRecord)
+    procedure: str | None = None  # of the run `run` names
+    station: str | None = None
+    date: str | None = None  # when that run started (else ended), ISO 8601
+    run: Literal["latest", "creating"] | None = None  # which run the three above describe
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -111,11 +133,26 @@ class Step:
 
 
 @dataclass(frozen=True, slots=True)
+class Flag:
+    """Something wrong with the structure on a path: a cycle, a self-parent, records that
+    contradict each other. `serials`: the cycle in order (the repeated unit first and last),
+    the unit, or the unit then each parent its records name."""
+
+    kind: FlagKind
+    serials: tuple[str, ...]
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "serials": list(self.serials), "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
 class TracePath:
     """From the traced unit (first step) up to a top-level assembly (last step)."""
 
     steps: tuple[Step, ...]
     end: End
+    flags: tuple[Flag, ...] = ()  # the structural problems of the units on this path
 
     @property
     def top(self) -> str:
@@ -126,7 +163,11 @@ class TracePath:
         return tuple(step.serial for step in self.steps)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"end": self.end, "steps": [step.to_dict() for step in self.steps]}
+        return {
+            "end": self.end,
+            "steps": [step.to_dict() for step in self.steps],
+            "flags": [flag.to_dict() for flag in self.flags],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,13 +195,63 @@ class Problem:
 
 
 @dataclass(frozen=True, slots=True)
+class ProblemGroup:
+    """Every problem of one kind, by serial number."""
+
+    kind: ProblemKind
+    problems: tuple[Problem, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "count": self.count,
+            "units": [problem.to_dict() for problem in self.problems],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Problems:
+    """The problems inside some top-level assemblies, grouped by kind, the worst first."""
+
+    tops: tuple[str, ...]
+    groups: tuple[ProblemGroup, ...]  # only kinds that occur, in `PROBLEM_KINDS` order
+    units: int  # units under the tops (the tops included) that were looked at
+    unexplored: int  # units under the tops not looked at: problems among them are not counted
+    omitted_paths: int = 0  # problem paths not listed because of the limits
+
+    @property
+    def count(self) -> int:
+        return sum(group.count for group in self.groups)
+
+    @property
+    def all(self) -> tuple[Problem, ...]:
+        """Every problem, the worst kind first, then by serial."""
+        return tuple(problem for group in self.groups for problem in group.problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tops": list(self.tops),
+            "count": self.count,
+            "by_kind": {group.kind: group.count for group in self.groups},
+            "groups": [group.to_dict() for group in self.groups],
+            "units_looked_at": self.units,
+            "unexplored": self.unexplored,
+            "omitted_paths": self.omitted_paths,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Trace:
     serial: str
     paths: tuple[TracePath, ...]
-    problems: tuple[Problem, ...]
+    flags: tuple[Flag, ...] = ()  # every structural problem on the paths, once
+    problems: Problems | None = None  # asked for with `problems=True`
     truncated: bool = False  # more paths than the limits let list: only the first ones are
     total_paths: int | None = None  # paths in all, when countable (see PATH_COUNT_LIMIT)
-    omitted_problem_paths: int = 0  # problem paths not listed because of the limits
 
     @property
     def tops(self) -> tuple[str, ...]:
@@ -172,10 +263,39 @@ class Trace:
             "serial": self.serial,
             "tops": list(self.tops),
             "paths": [path.to_dict() for path in self.paths],
-            "problems": [problem.to_dict() for problem in self.problems],
+            "flags": [flag.to_dict() for flag in self.flags],
             "truncated": self.truncated,
             "total_paths": self.total_paths,
-            "omitted_problem_paths": self.omitted_problem_paths,
+            "problems": None if self.problems is None else self.problems.to_dict(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Traces:
+    """Several units traced at once (`trace_many`)."""
+
+    serials: tuple[str, ...]  # as asked, in order, each once
+    traces: tuple[Trace, ...]  # one per serial found, in the order asked
+    not_found: tuple[str, ...]  # serials the API does not know (or the graph does not hold)
+    shared: tuple[tuple[str, tuple[str, ...]], ...]  # top -> the traced units it contains (2+)
+    problems: Problems | None = None  # inside every top reached, asked for with problems=True
+
+    @property
+    def tops(self) -> tuple[str, ...]:
+        return tuple(sorted({top for found in self.traces for top in found.tops}))
+
+    @property
+    def flags(self) -> tuple[Flag, ...]:
+        return _unique(flag for found in self.traces for flag in found.flags)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "serials": list(self.serials),
+            "tops": list(self.tops),
+            "traces": [found.to_dict() for found in self.traces],
+            "not_found": list(self.not_found),
+            "shared": [{"top": top, "contains": list(units)} for top, units in self.shared],
+            "problems": None if self.problems is None else self.problems.to_dict(),
         }
 
 
@@ -183,32 +303,66 @@ def trace(
     graph: nx.DiGraph,
     serial: str,
     *,
+    problems: bool = False,
     max_paths: int = MAX_PATHS,
     max_steps: int = MAX_STEPS,
     max_problem_paths: int = MAX_PROBLEM_PATHS,
 ) -> Trace:
-    """Every simple path from `serial` up to a top-level assembly, and the problems under them,
-    within the limits (see the module docstring).
+    """Every simple path from `serial` up to a top-level assembly, the structural problems on
+    them, and with `problems` the problems under the tops reached, within the limits (see the
+    module docstring).
 
     Raises `UnknownSerial` (a `KeyError`) when `serial` is not a node of `graph`.
     """
     if serial not in graph:
         raise UnknownSerial(serial)
-    parents = _Parents(graph)
-    raw_paths, truncated = _upward_paths(graph, serial, parents, max_paths, max_steps)
-    steps: dict[str, Step] = {}  # one Step per unit, shared by every path through it
+    tracer = _Tracer(graph)
+    found = tracer.trace(serial, max_paths, max_steps)
+    if problems:
+        report = problems_under(graph, found.tops, max_problem_paths, max_steps, tracer.parents)
+        found = _with_problems(found, report)
+    return found
 
-    def step(node: str) -> Step:
-        found = steps.get(node)
-        if found is None:
-            found = steps[node] = _step(graph, node)
-        return found
 
-    paths = tuple(TracePath(tuple(map(step, nodes)), end) for nodes, end in raw_paths)
-    total = _count_paths(graph, serial, parents) if truncated else len(paths)
-    tops = sorted({path.top for path in paths})
-    problems, omitted = _problems(graph, tops, parents, max_problem_paths, max_steps)
-    return Trace(serial, paths, problems, truncated, total, omitted)
+def trace_many(
+    graph: nx.DiGraph,
+    serials: Iterable[str],
+    *,
+    problems: bool = False,
+    max_paths: int = MAX_PATHS,
+    max_steps: int = MAX_STEPS,
+    max_problem_paths: int = MAX_PROBLEM_PATHS,
+) -> Traces:
+    """`trace` for each of `serials` (a serial the graph does not hold, or one the API did
+    not find, is listed in `not_found` instead), the top-level assemblies that contain two of
+    them or more, and with `problems` the problems under every top reached."""
+    tracer = _Tracer(graph)
+    asked = tuple(dict.fromkeys(serials))
+    traces = []
+    missing = []
+    for serial in asked:
+        if serial not in graph or graph.nodes[serial].get("status") == Status.NOT_FOUND:
+            missing.append(serial)
+        else:
+            traces.append(tracer.trace(serial, max_paths, max_steps))
+    containing: dict[str, list[str]] = {}
+    for found in traces:
+        for top in found.tops:
+            containing.setdefault(top, []).append(found.serial)
+    shared = tuple(
+        (top, tuple(units)) for top, units in sorted(containing.items()) if len(units) > 1
+    )
+    report = None
+    if problems:
+        tops = sorted(containing)
+        report = problems_under(graph, tops, max_problem_paths, max_steps, tracer.parents)
+    return Traces(asked, tuple(traces), tuple(missing), shared, report)
+
+
+def _with_problems(found: Trace, report: Problems) -> Trace:
+    return Trace(
+        found.serial, found.paths, found.flags, report, found.truncated, found.total_paths
+    )
 
 
 class _Parents:
@@ -224,6 +378,48 @@ class _Parents:
             found = (parent for parent in self.graph.predecessors(node) if parent != node)
             parents = self.known[node] = sorted(found)
         return parents
+
+
+class _Tracer:
+    """Paths and flags over one graph; steps and flags are made once per unit however many
+    paths and traced units share it."""
+
+    def __init__(self, graph: nx.DiGraph) -> None:
+        self.graph = graph
+        self.parents = _Parents(graph)
+        self.steps: dict[str, Step] = {}
+        self.unit_flags: dict[str, tuple[Flag, ...]] = {}
+
+    def trace(self, serial: str, max_paths: int, max_steps: int) -> Trace:
+        raw_paths, truncated = _upward_paths(
+            self.graph, serial, self.parents, max_paths, max_steps
+        )
+        paths = tuple(self._path(nodes, end) for nodes, end in raw_paths)
+        total = _count_paths(self.graph, serial, self.parents) if truncated else len(paths)
+        flags = _unique(flag for path in paths for flag in path.flags)
+        return Trace(serial, paths, flags, None, truncated, total)
+
+    def _path(self, nodes: list[str], end: End) -> TracePath:
+        flags = [flag for node in nodes for flag in self._flags_of(node)]
+        if end == "cycle":
+            flags.insert(0, _cycle_flag(nodes))
+        return TracePath(tuple(map(self._step, nodes)), end, _unique(flags))
+
+    def _step(self, node: str) -> Step:
+        found = self.steps.get(node)
+        if found is None:
+            found = self.steps[node] = _step(self.graph, node)
+        return found
+
+    def _flags_of(self, node: str) -> tuple[Flag, ...]:
+        found = self.unit_flags.get(node)
+        if found is None:
+            found = self.unit_flags[node] = tuple(_unit_flags(self.graph, node, self.parents))
+        return found
+
+
+def _unique(flags: Iterable[Flag]) -> tuple[Flag, ...]:
+    return tuple(dict.fromkeys(flags))
 
 
 def _upward_paths(
@@ -299,10 +495,103 @@ def _count_paths(
 
 def _top_end(graph: nx.DiGraph, node: str) -> End:
     attrs = graph.nodes[node]
-    if attrs.get("status") != "ok":
+    if attrs.get("status") != Status.OK:
         return "unknown"
     declared = attrs.get("parent_serial")
-    return "unknown" if declared is not None and declared != node else "root"
+    if declared == node:
+        return "self_parent"
+    return "unknown" if declared is not None else "root"
+
+
+# -- structure -------------------------------------------------------------------------------
+
+
+def _cycle_flag(nodes: list[str]) -> Flag:
+    """The loop at the end of a path ending in a cycle, from the repeated unit round to it."""
+    loop = nodes[nodes.index(nodes[-1]) :]
+    contains = ", ".join(
+        f"{shown(parent)} contains {shown(child)}" for child, parent in pairwise(loop)
+    )
+    return Flag(
+        "cycle",
+        tuple(loop),
+        f"assembly cycle: {contains}; no top-level assembly is above them",
+    )
+
+
+def _unit_flags(
+    graph: nx.DiGraph, node: str, parents_of: Callable[[str], list[str]]
+) -> list[Flag]:
+    """A unit's self-parent and contradicting-parent flags, from its record and its parents'."""
+    attrs = graph.nodes[node]
+    flags = []
+    fetched = attrs.get("status") == Status.OK
+    declared = attrs.get("parent_serial") if fetched else None
+    roles = []
+    if fetched and declared == node:
+        roles.append("as its parent")
+    if fetched and node in (attrs.get("children_serials") or ()):
+        roles.append("among its children")
+    if roles:
+        parent_of_itself = declared == node and not parents_of(node)
+        flags.append(
+            Flag(
+                "self_parent",
+                (node,),
+                f"{shown(node)}'s record names itself {' and '.join(roles)}"
+                + (": it is not a top-level assembly" if parent_of_itself else ""),
+            )
+        )
+    claims = _parent_claims(graph, node, parents_of(node), declared)
+    if len(claims) > 1 or any(claim.disputed for claim in claims):
+        named = tuple(dict.fromkeys(claim.parent for claim in claims))
+        text = "; ".join(claim.sentence for claim in claims)
+        flags.append(
+            Flag(
+                "contradiction",
+                (node, *named),
+                f"the records contradict each other about the parent of {shown(node)}: {text}",
+            )
+        )
+    return flags
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """What one record says about a unit's parent, and whether the other side disputes it."""
+
+    parent: str
+    sentence: str
+    disputed: bool
+
+
+def _parent_claims(
+    graph: nx.DiGraph, node: str, parents: list[str], declared: str | None
+) -> list[_Claim]:
+    """Each parent `node`'s own record names, and each unit whose record lists it."""
+    claims = []
+    unit = shown(node)
+    fetched = graph.nodes[node].get("status") == Status.OK
+    for parent in parents:
+        name = shown(parent)
+        listed = node in (graph.nodes[parent].get("children_serials") or ())
+        if declared == parent:
+            disputed = not listed and graph.nodes[parent].get("status") == Status.OK
+            but = f", but {name}'s record does not list it" if disputed else ""
+            sentence = f"{unit}'s record names {name} as its parent{but}"
+            claims.append(_Claim(parent, sentence, disputed))
+        elif listed:
+            disputed = fetched and declared is None
+            but = f", but {unit}'s record names no parent" if disputed else ""
+            sentence = f"{name}'s record lists {unit} as a child{but}"
+            claims.append(_Claim(parent, sentence, disputed))
+    if declared is not None and declared != node and declared not in parents:
+        sentence = f"{unit}'s record names {shown(declared)} as its parent"
+        claims.append(_Claim(declared, sentence, False))
+    return claims
+
+
+# -- steps -----------------------------------------------------------------------------------
 
 
 def _step(graph: nx.DiGraph, node: str) -> Step:
@@ -319,6 +608,7 @@ def _step(graph: nx.DiGraph, node: str) -> Step:
     latest = attrs.get("latest_outcome")
     if latest is None and history:
         latest = history[-1].get("outcome")
+    run, procedure, station, date = _described_run(attrs, history)
     return Step(
         serial=node,
         part_number=attrs.get("part_number"),
@@ -326,37 +616,80 @@ def _step(graph: nx.DiGraph, node: str) -> Step:
         revision=attrs.get("revision"),
         batch=attrs.get("batch"),
         outcome=outcome(attrs),
-        status=attrs.get("status", "unexplored"),
+        status=attrs.get("status", Status.UNEXPLORED),
         state=state_text(attrs),
         run_count=count,
         latest_outcome=latest if isinstance(latest, str) else None,
         runs=history,
+        procedure=procedure,
+        station=station,
+        date=date,
+        run=run,
     )
 
 
-def _problems(
+def _described_run(
+    attrs: Mapping[str, Any], history: tuple[dict[str, Any], ...] | None
+) -> tuple[Literal["latest", "creating"] | None, str | None, str | None, str | None]:
+    """Which run a step describes, and its procedure, station and date: the latest run of a
+    known history; else the run that created the unit (at the station that created it)."""
+    if history:
+        last = history[-1]
+        date = last.get("started_at") or last.get("ended_at")
+        return "latest", _text(last.get("procedure")), _text(last.get("station")), _text(date)
+    if attrs.get("run_id") is None:
+        return None, None, None, None
+    date = attrs.get("run_started_at") or attrs.get("run_ended_at")
+    station = attrs.get("created_by_station")
+    return "creating", _text(attrs.get("run_procedure")), _text(station), _text(date)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+# -- problems --------------------------------------------------------------------------------
+
+
+def problems_under(
     graph: nx.DiGraph,
     tops: Iterable[str],
-    parents_of: Callable[[str], list[str]],
-    max_paths: int,
-    max_steps: int,
-) -> tuple[tuple[Problem, ...], int]:
-    """The problems under `tops`, each with a shortest path up to each top it is under (as
-    the limits allow), and how many paths the limits left out.
+    max_paths: int = MAX_PROBLEM_PATHS,
+    max_steps: int = MAX_STEPS,
+    parents_of: Callable[[str], list[str]] | None = None,
+    *,
+    only: Collection[str] | None = None,
+) -> Problems:
+    """The problems under `tops` (those of them in `graph`), grouped by kind, the worst
+    first, each with a shortest path up to each top it is under (as the limits allow); and
+    how many units under them were looked at, and how many were not. `only`: list just the
+    problems of these units (a filter's matches); the units looked at are counted all the same.
 
     One breadth-first walk down from each top gives every unit's distance up to it; a path is
     then read off those distances, so its cost is its length, not the graph's size."""
+    parents_of = parents_of or _Parents(graph)
+    tops = sorted(top for top in set(tops) if top in graph)
     distances = {top: _distances_down(graph, top) for top in tops}
     members: dict[str, list[str]] = {}  # unit -> the tops it is under, sorted
-    for top in sorted(distances):
+    for top in tops:
         for node in distances[top]:
             members.setdefault(node, []).append(top)
-    problems = []
+    by_kind: dict[ProblemKind, list[Problem]] = {}
     listed = steps = omitted = 0
+    looked_at = unexplored = 0
+    named_elsewhere: set[str] = set()
     for node in sorted(members):
         attrs = graph.nodes[node]
+        status = attrs.get("status")
+        if status == Status.UNEXPLORED:
+            unexplored += 1
+            continue
+        looked_at += 1
+        named_elsewhere.update(
+            child for child in attrs.get("children_serials") or () if child not in graph
+        )
         kind = problem_kind(attrs)
-        if kind is None:
+        if kind is None or (only is not None and node not in only):
             continue
         detail = outcome(attrs) if kind in ("failed", "errored") else attrs.get("reason")
         paths = []
@@ -368,7 +701,7 @@ def _problems(
             paths.append(_path_up(node, distances[top], parents_of))
             listed += 1
             steps += length
-        problems.append(
+        by_kind.setdefault(kind, []).append(
             Problem(
                 serial=node,
                 part_number=attrs.get("part_number"),
@@ -379,7 +712,12 @@ def _problems(
                 paths=tuple(paths),
             )
         )
-    return tuple(problems), omitted
+    groups = tuple(
+        ProblemGroup(kind, tuple(by_kind[kind])) for kind in PROBLEM_KINDS if kind in by_kind
+    )
+    return Problems(
+        tuple(tops), groups, looked_at, unexplored + len(named_elsewhere), omitted
+    )
 
 
 def _distances_down(graph: nx.DiGraph, top: str) -> dict[str, int]:
@@ -410,119 +748,11 @@ def _path_up(
     return tuple(path)
 
 
-def describe(part_number: str | None, revision: str | None, state: str | None) -> str:
-    """`(PART rev X, STATE)`, leaving out what is unknown; every piece made printable."""
-    part = shown(part_number)
-    if revision is not None:
-        part = f"{part} rev {shown(revision)}".strip()
-    bits = [bit for bit in (part, shown(state)) if bit]
-    return f"({', '.join(bits)})" if bits else ""
-
-
-def history_text(step: Step, *, limit: int = HISTORY_SHOWN) -> str:
-    """`3 runs: FAIL 2026-03-01, FAIL 03-02, PASS 03-04` (the latest `limit` runs, oldest
-    first; a date gives its year only when it changes); empty when the history is unknown or
-    holds no run. Every piece made printable."""
-    if step.run_count is None or (not step.run_count and not step.runs):
-        return ""
-    count = step.run_count
-    words = f"{count} run" if count == 1 else f"{count} runs"
-    runs = step.runs or ()
-    if not runs:
-        return words
-    shown_runs = runs[-limit:]
-    earlier = max(count, len(runs)) - len(shown_runs)  # `runs` may hold fewer than counted
-    listed = []
-    year = None
-    for run in shown_runs:
-        word = shown(run.get("outcome")) or "?"
-        day = _run_day(run)
-        if day is None:
-            listed.append(word)
-        else:
-            listed.append(f"{word} {day[5:] if day[:4] == year else day}")
-            year = day[:4]
-    more = f"{earlier} earlier, " if earlier else ""
-    return f"{words}: {more}{', '.join(listed)}"
-
-
-def _run_day(run: Mapping[str, Any]) -> str | None:
-    for key in ("started_at", "ended_at"):
-        value = run.get(key)
-        if isinstance(value, str):
-            try:
-                return datetime.fromisoformat(value).date().isoformat()
-            except ValueError:
-                continue
-    return None
-
-
-def _label(step: Step) -> str:
-    label = describe(step.part_number, step.revision, step.state)
-    history = history_text(step)
-    if history and label:
-        return f"{label[:-1]}; {history})"
-    return label or (f"({history})" if history else "")
-
-
-def format_text(result: Trace, *, charset: Charset = "unicode") -> str:
-    """One block per path: the unit, then `└─ in PARENT (...)` lines, each indented further
-    (up to `MAX_INDENT` levels: deeper lines start with their `[level N]` instead)."""
-    ascii_only = charset == "ascii"
-    branch = "`- in " if ascii_only else "└─ in "
-    arrow = " -> " if ascii_only else " → "
-    deepest = "   " * MAX_INDENT
-    blocks = []
-    for path in result.paths:
-        first = path.steps[0]
-        lines = [f"{shown(first.serial)} {_label(first)}".rstrip()]
-        for level, step in enumerate(path.steps[1:]):
-            indent = "   " * level if level < MAX_INDENT else f"{deepest}[level {level + 1}] "
-            lines.append(f"{indent}{branch}{shown(step.serial)} {_label(step)}".rstrip())
-        if path.end == "cycle":
-            lines[-1] += f"  [cycle: {shown(path.top)} is already on this path]"
-        elif path.end == "unknown":
-            lines[-1] += "  [top of what was crawled: its parent is unknown]"
-        elif len(path.steps) == 1:
-            lines[-1] += "  [top-level assembly]"
-        if len(path.steps) > MAX_INDENT + 1:
-            lines.append(
-                f"({len(path.steps) - 1:,} levels: lines deeper than {MAX_INDENT} are not "
-                "indented further, each starts with its [level N])"
-            )
-        blocks.append("\n".join(lines))
-    if result.truncated:
-        listed = len(result.paths)
-        first_ones = f"only the first {listed:,} {'is' if listed == 1 else 'are'} listed"
-        total = result.total_paths
-        if total is None:
-            blocks.append(f"... more paths not shown: {first_ones}")
-        elif total >= PATH_COUNT_LIMIT:
-            blocks.append(f"... more paths not shown (at least {total:,} in all): {first_ones}")
-        else:
-            more = total - listed
-            noun = "path" if more == 1 else "paths"
-            blocks.append(f"... {more:,} more {noun} not shown: {first_ones}")
-    mark = "x" if ascii_only else "✗"
-    if result.problems:
-        lines = [f"Problems in the same top-level assemblies ({len(result.problems)}):"]
-        for problem in result.problems:
-            what = problem.kind.replace("_", " ")
-            detail = shown(problem.detail)
-            if detail.lower().startswith(what):
-                what, detail = detail, ""  # a reason saying "not found (404 ...)" already
-            detail = f": {detail}" if detail else ""
-            label = describe(problem.part_number, problem.revision, None)
-            unit = f"{shown(problem.serial)} {label}".rstrip()
-            lines.append(f"  {mark} {unit}: {what}{detail}")
-            lines.extend(f"      {arrow.join(shown(s) for s in path)}" for path in problem.paths)
-        if result.omitted_problem_paths:
-            count = result.omitted_problem_paths
-            lines.append(
-                f"  ... {count:,} more {'path' if count == 1 else 'paths'} up from these problems "
-                f"not shown: at most {MAX_PROBLEM_PATHS:,} paths and {MAX_STEPS:,} units are listed"
-            )
-        blocks.append("\n".join(lines))
-    else:
-        blocks.append("No problems in the same top-level assemblies.")
-    return "\n\n".join(blocks)
+def tops_to_crawl(found: Trace | Traces | Sequence[Trace]) -> list[str]:
+    """The tops of the paths whose records were fetched: where a crawl down starts to find
+    the problems inside the assemblies reached (a top not fetched has nothing to crawl)."""
+    traces = found.traces if isinstance(found, Traces) else (
+        (found,) if isinstance(found, Trace) else tuple(found)
+    )
+    tops = {path.top: path.steps[-1].status for one in traces for path in one.paths}
+    return sorted(top for top, status in tops.items() if status == Status.OK)
