@@ -61,20 +61,51 @@ def test_trace_lists_every_path_to_every_top_level_assembly(make_server: Any) ->
             unit("X", parent="M1", outcome="FAIL"),
         ]
     )
-    result = run(server, "trace", "X", "-f", "json")
+
+    def traced(*flags: str) -> tuple[list[list[str]], dict[str, Any]]:
+        result = run(server, "trace", "X", "-f", "json", *flags)
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        paths = sorted([step["serial"] for step in path["steps"]] for path in data["paths"])
+        return paths, data
+
+    # up only (the default): X's record names M1, and M1's names P1; M2 is never asked about
+    paths, data = traced()
+    assert paths == [["X", "M1", "P1"]]
+    assert data["flags"] == [] and data["problems"] is None
+    # --problems crawls P1 in full: M2 lists X too, and the records disagree
+    paths, data = traced("--problems")
+    assert paths == [["X", "M1", "P1"], ["X", "M2", "P1"]]
+    contradictions = {tuple(f["serials"]) for f in data["flags"] if f["kind"] == "contradiction"}
+    assert contradictions == {("X", "M1", "M2"), ("M2", "P1", "P2")}
+    assert data["problems"]["by_kind"] == {"failed": 1}
+    # --down crawls both ways, as trace always did: P2 too
+    paths, _ = traced("--down")
+    assert paths == [["X", "M1", "P1"], ["X", "M2", "P1"], ["X", "M2", "P2"]]
+    text = run(server, "trace", "X", "--down").stdout
+    assert "in M1" in text and "in P2" in text
+    assert "the records contradict each other about the parent of X" in text
+
+
+def test_trace_filters_narrow_the_problem_list_and_keep_the_traced_unit(
+    make_server: Any,
+) -> None:
+    server = make_server(
+        [
+            unit("A", children=["B", "C"]),
+            unit("B", parent="A", outcome="FAIL"),
+            unit("C", parent="A", outcome="ERROR"),
+        ]
+    )
+    result = run(server, "trace", "A", "--problems", "--outcome", "fail", "-f", "json")
     assert result.exit_code == 0
     data = json.loads(result.stdout)
-    paths = sorted([step["serial"] for step in path["steps"]] for path in data["paths"])
-    assert paths == [["X", "M1", "P1"], ["X", "M2", "P1"], ["X", "M2", "P2"]]
-    text = run(server, "trace", "X").stdout
-    assert "in M1" in text and "in P2" in text
-
-
-def test_trace_keeps_the_traced_unit_whatever_the_filter(make_server: Any) -> None:
-    server = make_server([unit("A")])
-    result = run(server, "trace", "A", "--outcome", "fail", "-f", "json")
-    assert result.exit_code == 0
-    assert json.loads(result.stdout)["serial"] == "A"
+    assert data["serial"] == "A"
+    assert data["problems"]["by_kind"] == {"failed": 1}  # C errored, but does not match
+    assert data["problems"]["units_looked_at"] == 3
+    refused = run(server, "trace", "A", "--outcome", "fail")
+    assert refused.exit_code == ExitCode.USAGE
+    assert "--outcome fail narrows the problem list: add --problems" in refused.stderr
 
 
 def test_audit_fail_on_turns_findings_into_exit_code_9(server: Any, tmp_path: Path) -> None:

@@ -236,6 +236,7 @@ def test_a_step_carries_the_history_and_the_text_shows_it() -> None:
         run("PASS", "03-04"),
         outcome="FAIL",
     )
+    graph.nodes["CELL"]["runs"][-1]["station"] = "EOL 2"
     found = trace(graph, "CELL")
     step = found.paths[0].steps[0]
     assert (step.run_count, step.latest_outcome, step.outcome, step.state) == (
@@ -245,9 +246,23 @@ def test_a_step_carries_the_history_and_the_text_shows_it() -> None:
         "PASS",
     )
     assert [r["outcome"] for r in step.runs or ()] == ["FAIL", "FAIL", "PASS"]
+    assert (step.run, step.procedure, step.station, step.date) == (
+        "latest",
+        "Functional test",
+        "EOL 2",
+        "2026-03-04T09:00:00Z",
+    )
+    mod = found.paths[0].steps[1]  # no history known: its creating run, from its record
+    assert (mod.run, mod.procedure, mod.station, mod.date) == (
+        "creating",
+        "Functional test",
+        None,
+        "2026-01-10T09:55:00+00:00",
+    )
     assert format_trace(found).splitlines()[:2] == [
-        "CELL (CELL rev C, PASS; 3 runs: FAIL 2026-03-01, FAIL 03-02, PASS 03-04)",
-        "└─ in MOD (MOD rev A, PASS)",  # no history known: as before
+        "CELL (CELL rev C, PASS; Functional test at EOL 2, 2026-03-04; "
+        "3 runs: FAIL 2026-03-01, FAIL 03-02, PASS 03-04)",
+        "└─ in MOD (MOD rev A, PASS; Functional test, 2026-01-10)",
     ]
 
 
@@ -256,20 +271,21 @@ def test_the_text_lists_the_latest_runs_and_counts_the_earlier_ones() -> None:
     graph = traced(run("PASS", "12-30") | {"started_at": "2025-12-30T09:00:00Z"}, *runs)
     first = format_trace(trace(graph, "CELL")).splitlines()[0]
     assert first == (
-        "CELL (CELL rev C, FAIL; 7 runs: 2 earlier, FAIL 2026-01-02, FAIL 01-03, FAIL 01-04, "
-        "FAIL 01-05, FAIL 01-06)"
+        "CELL (CELL rev C, FAIL; Functional test, 2026-01-06; 7 runs: 2 earlier, "
+        "FAIL 2026-01-02, FAIL 01-03, FAIL 01-04, FAIL 01-05, FAIL 01-06)"
     )
     graph = traced(run("PASS", "12-30") | {"started_at": "2025-12-30T09:00:00Z"}, runs[0])
     assert format_trace(trace(graph, "CELL")).splitlines()[0] == (
-        "CELL (CELL rev C, FAIL; 2 runs: PASS 2025-12-30, FAIL 2026-01-01)"  # a new year: whole
+        "CELL (CELL rev C, FAIL; Functional test, 2026-01-01; "
+        "2 runs: PASS 2025-12-30, FAIL 2026-01-01)"  # a new year: whole
     )
 
 
 def test_a_history_with_no_run_adds_nothing_and_undated_runs_show_their_outcome() -> None:
     assert format_trace(trace(traced(), "CELL")).splitlines()[0] == "CELL (CELL rev C, no run)"
-    undated = run("FAIL", "01-01", started_at=None, ended_at=None)
+    undated = run("FAIL", "01-01", started_at=None, ended_at=None, procedure=None)
     line = format_trace(trace(traced(undated), "CELL")).splitlines()[0]
-    assert line == "CELL (CELL rev C, FAIL; 1 run: FAIL)"
+    assert line == "CELL (CELL rev C, FAIL; 1 run: FAIL)"  # nothing known of the run: no words
 
 
 def test_history_text_is_made_printable() -> None:
@@ -307,7 +323,9 @@ def test_the_json_of_a_step_has_the_history() -> None:
 
 def test_a_problem_follows_the_latest_run() -> None:
     graph = traced(run("PASS", "03-01", serial="CELL"), run("FAIL", "03-04"))
-    (problem,) = trace(graph, "CELL").problems
+    report = trace(graph, "CELL", problems=True).problems
+    assert report is not None
+    (problem,) = report.all
     assert (problem.serial, problem.kind, problem.detail) == ("CELL", "failed", "FAIL")
 
 
@@ -317,5 +335,6 @@ def test_a_history_listing_fewer_runs_than_it_counts_says_how_many_are_earlier()
     step = trace(graph, "CELL").paths[0].steps[0]
     assert step.run_count == 10 and len(step.runs or ()) == 2
     assert format_trace(trace(graph, "CELL")).splitlines()[0] == (
-        "CELL (CELL rev C, PASS; 10 runs: 8 earlier, FAIL 2026-01-01, PASS 01-02)"
+        "CELL (CELL rev C, PASS; Functional test, 2026-01-02; "
+        "10 runs: 8 earlier, FAIL 2026-01-01, PASS 01-02)"
     )

@@ -238,9 +238,9 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "tree": ("tree", START),
     "tree-ascii": ("tree", START, "--charset", "ascii", "-v"),
     "tree-colour": ("tree", START, "--color", "always"),
-    "trace": ("trace", START),
-    "trace-json": ("trace", START, "-f", "json"),
-    "trace-child": ("trace", OK_CHILDREN[0], "--charset", "ascii"),
+    "trace": ("trace", START, "--problems", "-v"),
+    "trace-json": ("trace", START, "--problems", "-f", "json"),
+    "trace-child": ("trace", OK_CHILDREN[0], "--charset", "ascii", "--problems"),
     "audit": ("audit", START),
     "audit-json": ("audit", START, "-f", "json", "--debug"),
     "summary": ("summary", START),
@@ -556,14 +556,25 @@ def test_trace_lists_every_broken_unit_as_a_problem(crawled: Crawled) -> None:
     assert [[step["serial"] for step in path["steps"]] for path in data["paths"]] == [
         [START, PLANT]
     ]
-    problems = {problem["serial"]: problem for problem in data["problems"]}
-    assert set(REASONS) <= set(problems)
-    text = crawled.results["trace"].stdout
+    report = data["problems"]
+    kinds = {"not_found": "not_found", "error": "fetch_error"}
+    by_kind: dict[str, set[str]] = {}
+    for group in report["groups"]:
+        assert group["count"] == len(group["units"])
+        by_kind[group["kind"]] = {problem["serial"] for problem in group["units"]}
+    for serial in REASONS:
+        assert serial in by_kind[kinds[EXPECTED_STATUS[serial]]], serial
+    assert by_kind["failed"] == {PLANT}  # its run failed
+    assert report["units_looked_at"] == UNITS and report["unexplored"] == 0
+    text = crawled.results["trace"].stdout  # -v: every unit of each kind, with its path
     for serial in REASONS:
         assert printable(serial) in text
+    assert f"✗ {len(REASONS) - 2} could not be fetched" in text
     child = crawled.results["trace-child"].stdout
     assert child.startswith(f"{printable(OK_CHILDREN[0])} (")
     assert f"in {printable(START)} (" in child
+    assert "x 6 could not be fetched\n" in child  # without -v: the first few serials only
+    assert "(-v lists every unit with its path; -f json too)" in child
 
 
 def test_audit_reports_dangling_references_and_fetch_errors(crawled: Crawled) -> None:

@@ -23,7 +23,7 @@ import pytest
 import genealogy
 from genealogy.queries import audit, format_trace, summarise, trace
 from genealogy.queries.audit import _assemblies
-from genealogy.queries.trace import MAX_INDENT
+from genealogy.queries.trace_text import MAX_INDENT
 from genealogy.renderers import text
 from tests.records import unit
 
@@ -207,23 +207,32 @@ def test_a_long_cycle_is_one_path_back_to_the_unit() -> None:
 
 
 def test_problem_paths_beyond_the_limit_are_counted_and_said_so() -> None:
-    found = trace(wide(30, missing=5), "W0000", max_problem_paths=10)
-    assert len(found.problems) == 35  # every problem is listed
-    assert sum(len(problem.paths) for problem in found.problems) == 10
-    assert found.omitted_problem_paths == 25
-    assert [p.paths for p in found.problems[:10]] == [((f"W{i:04d}", "W"),) for i in range(10)]
+    found = trace(wide(30, missing=5), "W0000", problems=True, max_problem_paths=10)
+    report = found.problems
+    assert report is not None
+    assert report.count == 35 and len(report.all) == 35  # every problem is listed and counted
+    assert [(group.kind, group.count) for group in report.groups] == [
+        ("failed", 30),
+        ("not_found", 5),
+    ]
+    assert sum(len(problem.paths) for problem in report.all) == 10
+    assert report.omitted_paths == 25
+    assert [p.paths for p in report.all[:10]] == [((f"W{i:04d}", "W"),) for i in range(10)]
     assert (
         "  ... 25 more paths up from these problems not shown: at most 1,000 paths and "
         "200,000 units are listed"
-    ) in format_trace(found)
-    assert found.to_dict()["omitted_problem_paths"] == 25
+    ) in format_trace(found, verbose=True)
+    assert "more paths up" not in format_trace(found)  # the paths are listed with -v only
+    assert found.to_dict()["problems"]["omitted_paths"] == 25
 
 
 def test_problem_paths_stop_at_the_step_limit() -> None:
-    found = trace(chain(40, failed_every=4), "C0039", max_steps=100)
-    lengths = [len(path) for problem in found.problems for path in problem.paths]
-    assert len(found.problems) == 10
-    assert sum(lengths) <= 100 and found.omitted_problem_paths == 10 - len(lengths)
+    found = trace(chain(40, failed_every=4), "C0039", problems=True, max_steps=100)
+    assert found.problems is not None
+    listed = found.problems.all
+    lengths = [len(path) for problem in listed for path in problem.paths]
+    assert len(listed) == 10
+    assert sum(lengths) <= 100 and found.problems.omitted_paths == 10 - len(lengths)
     assert lengths[0] == 4  # C0003 up to C0000: shortest first, in serial order
 
 
@@ -266,8 +275,9 @@ def random_graph(rng: random.Random) -> nx.DiGraph:
 def test_problem_paths_are_the_shortest_a_breadth_first_search_finds(seed: int) -> None:
     rng = random.Random(seed)
     graph = random_graph(rng)
-    found = trace(graph, rng.choice(sorted(graph)))
-    for problem in found.problems:
+    found = trace(graph, rng.choice(sorted(graph)), problems=True)
+    assert found.problems is not None
+    for problem in found.problems.all:
         tops = [top for top in found.tops if problem.serial in {top, *nx.descendants(graph, top)}]
         assert problem.paths == tuple(reference_path_up(graph, problem.serial, t) for t in tops)
 

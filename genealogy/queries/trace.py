@@ -286,7 +286,7 @@ class Traces:
 
     @property
     def flags(self) -> tuple[Flag, ...]:
-        return _unique(flag for found in self.traces for flag in found.flags)
+        return _worst_first(flag for found in self.traces for flag in found.flags)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -396,7 +396,7 @@ class _Tracer:
         )
         paths = tuple(self._path(nodes, end) for nodes, end in raw_paths)
         total = _count_paths(self.graph, serial, self.parents) if truncated else len(paths)
-        flags = _unique(flag for path in paths for flag in path.flags)
+        flags = _worst_first(flag for path in paths for flag in path.flags)
         return Trace(serial, paths, flags, None, truncated, total)
 
     def _path(self, nodes: list[str], end: End) -> TracePath:
@@ -420,6 +420,11 @@ class _Tracer:
 
 def _unique(flags: Iterable[Flag]) -> tuple[Flag, ...]:
     return tuple(dict.fromkeys(flags))
+
+
+def _worst_first(flags: Iterable[Flag]) -> tuple[Flag, ...]:
+    """Each flag once: cycles, then self-parents, then contradictions, each by serials."""
+    return tuple(sorted(_unique(flags), key=lambda f: (FLAG_KINDS.index(f.kind), f.serials)))
 
 
 def _upward_paths(
@@ -633,6 +638,8 @@ def _described_run(
 ) -> tuple[Literal["latest", "creating"] | None, str | None, str | None, str | None]:
     """Which run a step describes, and its procedure, station and date: the latest run of a
     known history; else the run that created the unit (at the station that created it)."""
+    if history is not None and not history:
+        return None, None, None, None  # the history is known, and holds no run
     if history:
         last = history[-1]
         date = last.get("started_at") or last.get("ended_at")
