@@ -222,7 +222,8 @@ def _problems(
     if unexplored:
         looked += (
             f"; {unexplored:,} {'unit was' if unexplored == 1 else 'units were'} not looked at "
-            "(a limit or an interruption), so problems among them are not counted"
+            "(a limit or an interruption), nor what they contain, so problems among them are "
+            "not counted"
         )
     if not report.groups:
         return f"No problems inside {where} ({looked})."
