@@ -76,7 +76,10 @@ def demo(out_dir: Path, start: str | None) -> None:
         name: functools.partial(render, graph, fmt, options) for fmt, name in DEMO_FILES.items()
     }
     outputs["tree.txt"] = lambda: render(graph, "text")
-    outputs["trace.txt"] = lambda: _lines(format_trace(trace_query(graph, result.start)))
+    # the whole assembly was crawled: the trace lists the problems inside it too
+    outputs["trace.txt"] = lambda: _lines(
+        format_trace(trace_query(graph, result.start, problems=True))
+    )
     outputs["audit.txt"] = lambda: _lines(format_audit(report))
     outputs["audit.json"] = lambda: _json({"summary": summary.to_dict(), **report.to_dict()})
     click.echo(f"Wrote to {out_dir}/:")
