@@ -137,6 +137,31 @@ def test_queries_return_frozen_results_with_to_dict() -> None:
         genealogy.trace(graph, "NOT-THERE")
 
 
+def test_several_units_crawled_up_together_are_traced_with_what_they_share() -> None:
+    with genealogy.local_server() as server:
+        asked = [DEMO_START, "cell-21700-c-0101", "NO-SUCH-CELL"]
+        graph = genealogy.crawl(
+            asked, base_url=server.url, api_key=server.api_key, direction="up"
+        )
+        requests = server.total_requests
+    assert requests <= 6  # three levels: units and their run histories, batched
+    assert {node for node, start in graph.nodes(data="start") if start} == {
+        DEMO_START,
+        "CELL-21700-C-0101",
+        "NO-SUCH-CELL",
+    }
+    found = genealogy.trace_many(graph, asked)
+    assert [one.serial for one in found.traces] == [DEMO_START, "CELL-21700-C-0101"]
+    assert found.not_found == ("NO-SUCH-CELL",)
+    assert found.shared == (("ESS-R48-0007", (DEMO_START, "CELL-21700-C-0101")),)
+    json.dumps(found.to_dict())
+    # problems from a crawl that went up only: counted as far as it goes, and it says so
+    report = genealogy.trace(graph, DEMO_START, problems=True).problems
+    assert report is not None
+    assert [(group.kind, group.count) for group in report.groups] == [("failed", 2)]
+    assert report.units == 5 and report.unexplored > 0  # the rack's other units, never asked
+
+
 def test_render_write_and_load_round_trip(tmp_path: Path) -> None:
     graph = genealogy.from_records(genealogy.demo_records(), DEMO_START)
     genealogy.write(graph, tmp_path / "tree.json")

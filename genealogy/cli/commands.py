@@ -118,7 +118,7 @@ Exit codes:
   1  internal error (a bug: please report it)
   2  bad command-line usage
   3  output written, but some units could not be fetched (or were not found, with --strict)
-  4  the start serial number was not found
+  4  the start serial number was not found (trace: one of those given; the rest is written)
   5  no usable API key (set TOFUPILOT_API_KEY or pass --api-key)
   6  the API rejected the key (401)
   7  the key may not read units (403)
