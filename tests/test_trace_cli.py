@@ -211,6 +211,9 @@ def test_contradicting_parent_records_are_said_to_contradict(make_server: MakeSe
     (flag,) = data["flags"]
     assert flag["kind"] == "contradiction" and flag["serials"] == ["INC-B", "INC-C"]
     assert "INC-C's record does not list it" in flag["message"]
+    assert data["up_only"] is True
+    up_only = trace(server, "INC-B").stdout
+    assert "(Crawled up only: a unit listing one of these as a child" in up_only
     # with --problems INC-TOP is crawled in full: INC-A lists INC-B too; both are shown
     data = json_of(trace(server, "INC-B", "--problems", "-f", "json"))
     assert sorted(path_serials(data)) == [
@@ -219,7 +222,9 @@ def test_contradicting_parent_records_are_said_to_contradict(make_server: MakeSe
     ]
     (flag,) = data["flags"]
     assert flag["serials"] == ["INC-B", "INC-A", "INC-C"]
+    assert data["up_only"] is False  # the top was read whole
     text = trace(server, "INC-B", "--problems").stdout
+    assert "Crawled up only" not in text
     assert (
         "✗ contradiction: the records contradict each other about the parent of INC-B: "
         "INC-A's record lists INC-B as a child; INC-B's record names INC-C as its parent, but "

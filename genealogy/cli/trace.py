@@ -196,6 +196,13 @@ def trace_command(
             down_result, down_graph = _crawl_down(trace, tops, counters)
             result = _combined(up_result, down_result)
             graph = _merged(up_graph, down_graph)
+            graph.graph["stats"] = {
+                "units": graph.number_of_nodes(),
+                "requests": counters.requests,
+                "retries": counters.retries,
+                "cache_hits": counters.cache_hits,
+                "seconds": round(result.seconds, 3),
+            }
             only = None
             if view.active:
                 matched = _filtered(down_graph, view, crawl).graph["filter"]["matched"]
@@ -304,7 +311,7 @@ def _merged(up: nx.DiGraph, down: nx.DiGraph) -> nx.DiGraph:
     import networkx as nx
 
     merged = nx.compose(down, up)
-    merged.graph.update(up.graph)
+    merged.graph.update(up.graph, direction="both")  # the units under the tops were read too
     for node, attrs in down.nodes(data=True):
         if attrs.get("status") == "ok" and up.nodes.get(node, attrs).get("status") != "ok":
             merged.nodes[node].clear()

@@ -252,6 +252,8 @@ class Trace:
     problems: Problems | None = None  # asked for with `problems=True`
     truncated: bool = False  # more paths than the limits let list: only the first ones are
     total_paths: int | None = None  # paths in all, when countable (see PATH_COUNT_LIMIT)
+    up_only: bool = False  # the graph was crawled up only: a unit listing one of these units
+    # as a child, other than the parent its record names, was not read
 
     @property
     def tops(self) -> tuple[str, ...]:
@@ -266,6 +268,7 @@ class Trace:
             "flags": [flag.to_dict() for flag in self.flags],
             "truncated": self.truncated,
             "total_paths": self.total_paths,
+            "up_only": self.up_only,
             "problems": None if self.problems is None else self.problems.to_dict(),
         }
 
@@ -279,6 +282,7 @@ class Traces:
     not_found: tuple[str, ...]  # serials the API does not know (or the graph does not hold)
     shared: tuple[tuple[str, tuple[str, ...]], ...]  # top -> the traced units it contains (2+)
     problems: Problems | None = None  # inside every top reached, asked for with problems=True
+    up_only: bool = False  # as `Trace.up_only`
 
     @property
     def tops(self) -> tuple[str, ...]:
@@ -295,6 +299,7 @@ class Traces:
             "traces": [found.to_dict() for found in self.traces],
             "not_found": list(self.not_found),
             "shared": [{"top": top, "contains": list(units)} for top, units in self.shared],
+            "up_only": self.up_only,
             "problems": None if self.problems is None else self.problems.to_dict(),
         }
 
@@ -356,12 +361,18 @@ def trace_many(
     if problems:
         tops = sorted(containing)
         report = problems_under(graph, tops, max_problem_paths, max_steps, tracer.parents)
-    return Traces(asked, tuple(traces), tuple(missing), shared, report)
+    return Traces(asked, tuple(traces), tuple(missing), shared, report, tracer.up_only)
 
 
 def _with_problems(found: Trace, report: Problems) -> Trace:
     return Trace(
-        found.serial, found.paths, found.flags, report, found.truncated, found.total_paths
+        found.serial,
+        found.paths,
+        found.flags,
+        report,
+        found.truncated,
+        found.total_paths,
+        found.up_only,
     )
 
 
@@ -389,6 +400,7 @@ class _Tracer:
         self.parents = _Parents(graph)
         self.steps: dict[str, Step] = {}
         self.unit_flags: dict[str, tuple[Flag, ...]] = {}
+        self.up_only = graph.graph.get("direction") == "up"  # as `build_graph` records it
 
     def trace(self, serial: str, max_paths: int, max_steps: int) -> Trace:
         raw_paths, truncated = _upward_paths(
@@ -397,7 +409,7 @@ class _Tracer:
         paths = tuple(self._path(nodes, end) for nodes, end in raw_paths)
         total = _count_paths(self.graph, serial, self.parents) if truncated else len(paths)
         flags = _worst_first(flag for path in paths for flag in path.flags)
-        return Trace(serial, paths, flags, None, truncated, total)
+        return Trace(serial, paths, flags, None, truncated, total, self.up_only)
 
     def _path(self, nodes: list[str], end: End) -> TracePath:
         flags = [flag for node in nodes for flag in self._flags_of(node)]

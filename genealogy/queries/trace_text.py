@@ -133,7 +133,7 @@ def format_text(
     """The whole report: paths, structure, shared products (several units), problems."""
     if isinstance(result, Trace):
         blocks = _trace_blocks(result, charset)
-        blocks.append(_structure(result.flags, charset))
+        blocks.append(_structure(result.flags, charset, result.up_only))
         blocks.append(_problems(result.problems, result.tops, charset, verbose))
         return "\n\n".join(blocks)
     blocks = []
@@ -142,7 +142,7 @@ def format_text(
         found = traces.get(serial)
         paths = _trace_blocks(found, charset) if found else [NOT_FOUND]
         blocks.append(f"== {shown(serial)} ==\n" + "\n\n".join(paths))
-    blocks.append(_structure(result.flags, charset))
+    blocks.append(_structure(result.flags, charset, result.up_only))
     if len(result.traces) > 1:
         blocks.append(_shared(result))
     blocks.append(_problems(result.problems, result.tops, charset, verbose))
@@ -193,13 +193,22 @@ def _path_text(path: TracePath, charset: Charset) -> str:
     return "\n".join(lines)
 
 
-def _structure(flags: Sequence[Flag], charset: Charset) -> str:
+def _structure(flags: Sequence[Flag], charset: Charset, up_only: bool) -> str:
+    unread = (
+        "\n(Crawled up only: a unit listing one of these as a child, other than the parent its "
+        "record names, was not read; --problems or --down read more.)"
+        if up_only
+        else ""
+    )
     if not flags:
-        return "Structure: no cycle, self-parent or contradicting parent records on these paths."
+        return (
+            "Structure: no cycle, self-parent or contradicting parent records on these paths."
+            + unread
+        )
     mark = "x" if charset == "ascii" else "✗"
     lines = [f"Structural problems on these paths ({len(flags)}):"]
     lines.extend(f"  {mark} {FLAG_WORDS[flag.kind]}: {flag.message}" for flag in flags)
-    return "\n".join(lines)
+    return "\n".join(lines) + unread
 
 
 def _shared(result: Traces) -> str:
