@@ -2,7 +2,8 @@
 
 A 7,122-unit traction pack is three levels (pack; modules and BMS; cells), so its structure
 takes a few dozen list requests where one request per unit took 7,122. The run histories of
-each level are asked for while the next level is being fetched. The crawl's bookkeeping
+each level are asked for while the next level is being fetched; a crawl up (a trace: a few
+units a level) asks for all of them in one request at the end. The crawl's bookkeeping
 (case-insensitive serials, depths, limits, what was left unexplored) is `Crawler`'s own.
 """
 
@@ -54,6 +55,7 @@ class LevelCrawler(Crawler):
         self.listing = listing
         self.history = history
         self._histories: list[asyncio.Task[None]] = []
+        self._later: list[UnitState] = []  # up: the histories wanted once every level is in
 
     async def crawl_many(self, starts: Sequence[str]) -> CrawlResult:
         """Crawl from `starts` (all at depth 0, asked for in one batch), level by level; the
@@ -76,6 +78,8 @@ class LevelCrawler(Crawler):
             result.start, result.starts = spelled[0], spelled  # the records' own spelling
             while level := self._next_level():
                 await self._fetch_level(level)
+            if self._later:
+                self._histories.append(asyncio.create_task(self._fetch_histories(self._later)))
             await asyncio.gather(*self._histories)
         except (StartNotFound, StartUnreachable, ListEndpointsMissing):
             raise
@@ -112,7 +116,11 @@ class LevelCrawler(Crawler):
                 state.status, state.reason = Status.ERROR, outcome.reason
             self.counters.done += 1
             self.on_progress()
-        if self.history and fetched:
+        if self.history and fetched and self.direction is Direction.UP:
+            # a few units a level (a trace): one request for all their histories at the end,
+            # not one a level
+            self._later.extend(fetched)
+        elif self.history and fetched:
             self._histories.append(asyncio.create_task(self._fetch_histories(fetched)))
 
     def _listed(self, state: UnitState, outcome: Listed) -> None:

@@ -148,8 +148,9 @@ def trace_command(
     `npm explain`; several serial numbers at once, and the products they share.
 
     \b
-    Crawls up only: each unit and its ancestors, a whole level per request (a cell deep in
-    a product of thousands of units takes a few requests). Each step shows part, revision,
+    Crawls up only: each unit and its ancestors, a whole level per request, then one
+    request for all their run histories (a cell five levels deep takes six requests,
+    however large its product). Each step shows part, revision,
     batch, outcome (the latest run's), and the procedure, station and date of the latest
     run (of the creating run without a run history), as far as they are known.
 
