@@ -88,7 +88,8 @@ def test_a_cycle_ends_its_path_at_the_repeated_unit(plant_graph: nx.DiGraph) -> 
         (("X2", "X1", "C2", "M1", "R1"), "root"),
         (("X2", "X1", "X3", "X2"), "cycle"),
     ]
-    assert result.tops == ("R1", "X2")
+    assert result.tops == ("R1",)  # X2 is where the loop closes, no top-level assembly
+    assert result.reached == ("R1", "X2")
     assert set(problems(result)) == {"BAD", "C1", "C3", "D1", "GHOST"}
     cycle = result.paths[1].flags[0]
     assert (cycle.kind, cycle.serials) == ("cycle", ("X2", "X1", "X3", "X2"))
@@ -257,7 +258,9 @@ def test_format_text_makes_data_printable() -> None:
 def test_an_undocumented_outcome_is_no_problem() -> None:
     result = trace(grown(RECORDS, "EV-TOP"), "EV-TOP", problems=True)
     assert result.problems is not None and result.problems.groups == ()
-    assert format_trace(result).endswith("\n\nNo problems inside EV-TOP (2 units looked at).")
+    assert format_trace(result).endswith(
+        "\n\nNo failed, errored or missing units inside EV-TOP (2 units looked at)."
+    )
 
 
 def test_demo_trace_from_the_failed_cell(demo_graph: nx.DiGraph) -> None:
@@ -290,7 +293,7 @@ def test_to_dict_is_plain_json(plant_graph: nx.DiGraph) -> None:
     result = trace(plant_graph, "X2", problems=True)
     data: dict[str, Any] = json.loads(json.dumps(result.to_dict()))
     assert data["serial"] == "X2"
-    assert data["tops"] == ["R1", "X2"]
+    assert data["tops"] == ["R1"] and data["reached"] == ["R1", "X2"]
     assert data["truncated"] is False
     assert [path["end"] for path in data["paths"]] == ["root", "cycle"]
     assert data["paths"][1]["steps"][0] == {

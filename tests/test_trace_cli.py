@@ -177,6 +177,7 @@ def test_a_cycle_is_said_to_be_a_cycle(make_server: MakeServer) -> None:
     data = json_of(trace(server, "CYC2-A", "-f", "json"))
     assert path_serials(data) == [["CYC2-A", EVIL, "CYC2-A"]]
     assert data["paths"][0]["end"] == "cycle"
+    assert data["tops"] == [] and data["reached"] == ["CYC2-A"]
     (flag,) = data["flags"]
     assert flag["kind"] == "cycle" and flag["serials"] == ["CYC2-A", EVIL, "CYC2-A"]
     result = trace(server, "CYC2-A")
@@ -185,6 +186,9 @@ def test_a_cycle_is_said_to_be_a_cycle(make_server: MakeServer) -> None:
     assert "Structural problems on these paths (1):" in text
     assert f"✗ cycle: assembly cycle: {printable(EVIL)} contains CYC2-A" in text
     assert "No problems" not in text and "no cycle" not in text
+    looked = trace(server, "CYC2-A", "--problems").stdout  # nothing failed inside the loop
+    assert "✗ cycle:" in looked and "No problems" not in looked
+    assert "No failed, errored or missing units inside CYC2-A (2 units looked at)." in looked
 
 
 def test_a_unit_that_is_its_own_parent_is_said_to_be_one(make_server: MakeServer) -> None:
@@ -192,6 +196,7 @@ def test_a_unit_that_is_its_own_parent_is_said_to_be_one(make_server: MakeServer
     data = json_of(trace(server, "SELF-1", "-f", "json"))
     assert path_serials(data) == [["SELF-1"]]
     assert data["paths"][0]["end"] == "self_parent"
+    assert data["tops"] == [] and data["reached"] == ["SELF-1"]  # no top-level assembly
     assert [flag["kind"] for flag in data["flags"]] == ["self_parent"]
     text = trace(server, "SELF-CHILD").stdout
     assert "in SELF-1 (" in text

@@ -169,8 +169,9 @@ def trace_command(
     Without --problems, no problem list: a line says --problems exists.
 
     \b
-    -f json: one SERIAL gives {"serial", "tops", "paths": [{"end", "steps", "flags"}],
-    "flags", "problems"}; several give {"serials", "tops", "traces": [...], "not_found",
+    -f json: one SERIAL gives {"serial", "tops", "reached", "paths": [{"end", "steps",
+    "flags"}], "flags", "problems"}; several give {"serials", "tops", "traces": [...],
+    "not_found",
     "shared": [{"top", "contains"}], "problems"}. "problems" is null without --problems,
     else {"tops", "count", "by_kind", "groups": [{"kind", "count", "units"}],
     "units_looked_at", "unexplored", "omitted_paths"}.
@@ -209,7 +210,7 @@ def trace_command(
                 matched = _filtered(down_graph, view, crawl).graph["filter"]["matched"]
                 only = frozenset(matched)
             found = trace_many(graph, found.serials)
-            report = problems_under(graph, found.tops, only=only)
+            report = problems_under(graph, found.reached, only=only)
             found = dataclasses.replace(found, problems=report)
     signals.hold()  # the crawl is over: from here until it is written, the output comes first
     prefetch.join()

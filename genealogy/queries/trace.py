@@ -207,13 +207,21 @@ class Trace:
 
     @property
     def tops(self) -> tuple[str, ...]:
-        """The top-level assemblies reached, sorted (a cycle's repeated unit included)."""
+        """The top-level assemblies reached (paths that end at a `root`), sorted."""
+        return tuple(sorted({path.top for path in self.paths if path.end == "root"}))
+
+    @property
+    def reached(self) -> tuple[str, ...]:
+        """Where the paths end, sorted: the top-level assemblies, and the units above which no
+        top-level assembly is known (a cycle's repeated unit, a self-parent, a unit whose
+        parent is unknown). The problems are looked for under these."""
         return tuple(sorted({path.top for path in self.paths}))
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "serial": self.serial,
             "tops": list(self.tops),
+            "reached": list(self.reached),
             "paths": [path.to_dict() for path in self.paths],
             "flags": [flag.to_dict() for flag in self.flags],
             "truncated": self.truncated,
@@ -239,6 +247,10 @@ class Traces:
         return tuple(sorted({top for found in self.traces for top in found.tops}))
 
     @property
+    def reached(self) -> tuple[str, ...]:
+        return tuple(sorted({end for found in self.traces for end in found.reached}))
+
+    @property
     def flags(self) -> tuple[Flag, ...]:
         return _worst_first(flag for found in self.traces for flag in found.flags)
 
@@ -246,6 +258,7 @@ class Traces:
         return {
             "serials": list(self.serials),
             "tops": list(self.tops),
+            "reached": list(self.reached),
             "traces": [found.to_dict() for found in self.traces],
             "not_found": list(self.not_found),
             "shared": [{"top": top, "contains": list(units)} for top, units in self.shared],
@@ -274,7 +287,9 @@ def trace(
     tracer = _Tracer(graph)
     found = tracer.trace(serial, max_paths, max_steps)
     if problems:
-        report = problems_under(graph, found.tops, max_problem_paths, max_steps, tracer.parents)
+        report = problems_under(
+            graph, found.reached, max_problem_paths, max_steps, tracer.parents
+        )
         found = _with_problems(found, report)
     return found
 
@@ -309,8 +324,8 @@ def trace_many(
     )
     report = None
     if problems:
-        tops = sorted(containing)
-        report = problems_under(graph, tops, max_problem_paths, max_steps, tracer.parents)
+        reached = sorted({end for found in traces for end in found.reached})
+        report = problems_under(graph, reached, max_problem_paths, max_steps, tracer.parents)
     return Traces(asked, tuple(traces), tuple(missing), shared, report, tracer.up_only)
 
 

@@ -134,7 +134,7 @@ def format_text(
     if isinstance(result, Trace):
         blocks = _trace_blocks(result, charset)
         blocks.append(_structure(result.flags, charset, result.up_only))
-        blocks.append(_problems(result.problems, result.tops, charset, verbose))
+        blocks.append(_problems(result.problems, result.reached, charset, verbose))
         return "\n\n".join(blocks)
     blocks = []
     traces = {found.serial: found for found in result.traces}
@@ -145,7 +145,7 @@ def format_text(
     blocks.append(_structure(result.flags, charset, result.up_only))
     if len(result.traces) > 1:
         blocks.append(_shared(result))
-    blocks.append(_problems(result.problems, result.tops, charset, verbose))
+    blocks.append(_problems(result.problems, result.reached, charset, verbose))
     return "\n\n".join(blocks)
 
 
@@ -235,7 +235,7 @@ def _problems(
             "not counted"
         )
     if not report.groups:
-        return f"No problems inside {where} ({looked})."
+        return f"No failed, errored or missing units inside {where} ({looked})."
     mark = "x" if charset == "ascii" else "✗"
     arrow = " -> " if charset == "ascii" else " → "
     count = report.count
