@@ -179,7 +179,9 @@ def operation(name: str, graph: nx.DiGraph) -> Callable[[], Any]:
     start = graph.graph["start"]
     cases: dict[str, Callable[[], Any]] = {
         "tree": lambda: genealogy.render(graph, "text"),
-        "trace": lambda: (lambda found: (found, format_trace(found)))(trace(graph, start)),
+        "trace": lambda: (lambda found: (found, format_trace(found, verbose=True)))(
+            trace(graph, start, problems=True)
+        ),
         "audit": lambda: (lambda report: (report, format_audit(report)))(audit(graph)),
         "summary": lambda: (lambda result: (result, format_summary(result)))(summarise(graph)),
         "filter": lambda: filter_graph(graph, outcomes=["fail"]),
@@ -229,12 +231,11 @@ def check(shape: str, name: str, graph: nx.DiGraph, result: Any, n: int) -> str 
             (n + 1, "cycle")
         ]:
             return "the cycle is not one path ending where it started"
-        listed = sum(len(problem.paths) for problem in found.problems)
-        if shape in ("chain", "wide") and listed + found.omitted_problem_paths != len(
-            found.problems
-        ):
+        problems = found.problems
+        listed = sum(len(problem.paths) for problem in problems.all)
+        if shape in ("chain", "wide") and listed + problems.omitted_paths != problems.count:
             return "problem paths listed and left out do not add up to one per problem"
-        if found.omitted_problem_paths and "more paths up from these problems" not in text:
+        if problems.omitted_paths and "more paths up from these problems" not in text:
             return "the text does not say that problem paths were left out"
     elif name == "tree":
         lines = result.count("\n")
