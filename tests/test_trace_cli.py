@@ -352,3 +352,20 @@ def test_up_and_down_flags(make_server: MakeServer) -> None:
     clash = trace(server, "MOD-1", "--up", "--down")
     assert clash.exit_code == ExitCode.USAGE
     assert "--down crawls both ways" in clash.stderr
+
+
+def test_problems_when_no_path_reaches_a_fetched_unit(make_server: MakeServer) -> None:
+    from genealogy.localserver import Fault
+
+    server = make_server(shop())
+    server.faults["MOD-1"] = Fault(500, times=None)
+    args = ("CELL-1", "--problems", "--retries", "0", "-f", "json")
+    result = trace(server, *args, via="get", GENEALOGY_NO_HISTORY="1")
+    assert result.exit_code == ExitCode.INCOMPLETE  # MOD-1 could not be fetched
+    data = json.loads(result.stdout)
+    assert [path["end"] for path in data["paths"]] == ["unknown"]
+    assert data["tops"] == [] and data["reached"] == ["MOD-1"]
+    report = data["problems"]  # nothing to crawl down from: what the crawl up saw
+    assert report["by_kind"] == {"failed": 1, "fetch_error": 1}
+    assert report["units_looked_at"] == 2
+    assert server.requests["RACK-0007"] == 0  # never known, never asked

@@ -182,7 +182,6 @@ def trace_command(
     nothing is written); 8 not one of them could be fetched.
     """
     from genealogy.queries import trace_many
-    from genealogy.queries.trace import problems_under, tops_to_crawl
 
     if view.active and not trace.problems:
         raise click.UsageError(
@@ -193,36 +192,58 @@ def trace_command(
     found = trace_many(up_graph, up_result.starts or trace.serials)
     result, graph = up_result, up_graph
     if trace.problems and not up_result.interrupted:
-        tops = tops_to_crawl(found)
-        if tops:
-            down_result, down_graph = _crawl_down(trace, tops, counters)
-            result = _combined(up_result, down_result)
-            graph = _merged(up_graph, down_graph)
-            graph.graph["stats"] = {
-                "units": graph.number_of_nodes(),
-                "requests": counters.requests,
-                "retries": counters.retries,
-                "cache_hits": counters.cache_hits,
-                "seconds": round(result.seconds, 3),
-            }
-            only = None
-            if view.active:
-                matched = _filtered(down_graph, view, crawl).graph["filter"]["matched"]
-                only = frozenset(matched)
-            found = trace_many(graph, found.serials)
-            report = problems_under(graph, found.reached, only=only)
-            found = dataclasses.replace(found, problems=report)
+        result, graph, found = _look_inside(trace, view, found, up_result, up_graph, counters)
     signals.hold()  # the crawl is over: from here until it is written, the output comes first
     prefetch.join()
     _write_report(found, output, fmt, charset, verbose=crawl.reporting.verbose > 0)
-    missing = found.not_found
-    why = None
-    if missing:
-        names = ", ".join(printable(serial) for serial in missing[:5])
-        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-        noun = "serial number was" if len(missing) == 1 else "serial numbers were"
-        why = f"{len(missing)} {noun} not found: {names}{more}; check them"
+    why = _not_found(found.not_found)
     _finish(result, graph, crawl, failing=why, failing_code=ExitCode.START_NOT_FOUND)
+
+
+def _look_inside(
+    trace: TraceArgs,
+    view: ViewArgs,
+    found: Traces,
+    up_result: CrawlResult,
+    up_graph: nx.DiGraph,
+    counters: Counters,
+) -> tuple[CrawlResult, nx.DiGraph, Traces]:
+    """--problems: crawl down from the units the paths reached, then trace again over both
+    crawls (a unit listing a traced one is now known) and list the problems under them."""
+    from genealogy.queries import trace_many
+    from genealogy.queries.trace import problems_under, tops_to_crawl
+
+    tops = tops_to_crawl(found)
+    if not tops:  # no path reached a unit that was fetched: nothing to crawl down from
+        return up_result, up_graph, dataclasses.replace(
+            found, problems=problems_under(up_graph, found.reached)
+        )
+    down_result, down_graph = _crawl_down(trace, tops, counters)
+    result = _combined(up_result, down_result)
+    graph = _merged(up_graph, down_graph)
+    graph.graph["stats"] = {
+        "units": graph.number_of_nodes(),
+        "requests": counters.requests,
+        "retries": counters.retries,
+        "cache_hits": counters.cache_hits,
+        "seconds": round(result.seconds, 3),
+    }
+    only = None
+    if view.active:
+        only = frozenset(_filtered(down_graph, view, trace.crawl).graph["filter"]["matched"])
+    found = trace_many(graph, found.serials)
+    report = problems_under(graph, found.reached, only=only)
+    return result, graph, dataclasses.replace(found, problems=report)
+
+
+def _not_found(missing: tuple[str, ...]) -> str | None:
+    """Why the exit code is 4 although the others were traced, or None."""
+    if not missing:
+        return None
+    names = ", ".join(printable(serial) for serial in missing[:5])
+    more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+    noun = "serial number was" if len(missing) == 1 else "serial numbers were"
+    return f"{len(missing)} {noun} not found: {names}{more}; check them"
 
 
 def _write_report(found: Traces, output: str, fmt: str, charset: str, *, verbose: bool) -> None:
