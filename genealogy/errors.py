@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     UNREACHABLE = 8  # the start unit could not be fetched (network, server errors, offline miss)
     FINDINGS = 9  # audit findings matched --fail-on
     OUTPUT_FAILED = 10  # the output could not be written (Graphviz missing, path not writable)
+    WRONG_BASE_URL = 12  # the base URL answers, but not as the TofuPilot API does
     HANGUP = 129  # SIGHUP (the terminal closed); as Ctrl-C
     INTERRUPTED = 130  # Ctrl-C; what was crawled so far was still written
     TERMINATED = 143  # SIGTERM (a cancelled CI job, `timeout`); as Ctrl-C
@@ -58,6 +59,13 @@ class StartNotFound(GenealogyError):
 
 class StartUnreachable(GenealogyError):
     exit_code = ExitCode.UNREACHABLE
+
+
+class WrongBaseUrl(StartUnreachable):
+    """The server at the base URL answered, but it is not the TofuPilot API (an HTML page, or
+    no route for units): no serial number was looked up, so none is said to be unknown."""
+
+    exit_code = ExitCode.WRONG_BASE_URL
 
 
 class OutputError(GenealogyError):

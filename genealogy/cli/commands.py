@@ -34,6 +34,7 @@ from genealogy.errors import (
     OutputError,
     StartNotFound,
     StartUnreachable,
+    WrongBaseUrl,
 )
 from genealogy.formats import EXTENSIONS, FORMATS, format_for, help_table
 from genealogy.redact import redact, secret_forms
@@ -50,6 +51,7 @@ log = logging.getLogger("genealogy")
 
 HINTS: tuple[tuple[type[GenealogyError], str], ...] = (
     (AuthError, "Set TOFUPILOT_API_KEY or pass --api-key."),
+    (WrongBaseUrl, "Set --base-url (or TOFUPILOT_URL) to the TofuPilot API's address."),
     (StartUnreachable, "Check --base-url (or TOFUPILOT_URL) and the network, or try again."),
     (StartNotFound, "A serial number that starts with '-' goes after '--'."),
     (OutputError, "Choose another -o path, or another --format."),
@@ -125,6 +127,7 @@ Exit codes:
   8  the start unit could not be fetched (network, server errors, offline cache miss)
   9  audit findings matched --fail-on
  10  the output could not be written (Graphviz missing, path not writable)
+ 12  the base URL is not the TofuPilot API (an HTML page, or no route for units)
 130  interrupted by Ctrl-C (what was crawled is still written and marked interrupted)
 129  ended by SIGHUP, 143 by SIGTERM (likewise)
 

@@ -36,14 +36,14 @@ from dataclasses import dataclass
 from datetime import UTC
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import pydantic
 
 from genealogy import __version__
 from genealogy.config import DEFAULT_BASE_URL
-from genealogy.errors import KEY_HINT, Forbidden, KeyRejected, MissingApiKey
+from genealogy.errors import KEY_HINT, AuthError, Forbidden, KeyRejected, MissingApiKey
 from genealogy.models import ApiError, Unit
 from genealogy.records import UnreadableRecord, read_unit
 from genealogy.redact import redact, secret_forms
@@ -249,6 +249,15 @@ class _BodyTooLarge(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class RawAnswer:
+    """An answer as it came: see `HttpSource.answer_once`."""
+
+    status: int
+    content_type: str  # lower case, without parameters; "" when absent
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class _Answer:
     """A final answer: not retried, not an authentication error, not a redirect."""
 
@@ -412,6 +421,20 @@ class HttpSource:
         except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             return JsonFailed(self._not_json(answer.headers), 200)
         return JsonFetched(data)
+
+    async def answer_once(self, url: str) -> RawAnswer | None:
+        """One GET of `url`, not retried: its status, content type and body, or None when no
+        final answer came (network, timeout, redirect, an error worth a retry). For probing
+        what a server is, after it has answered before."""
+        try:
+            request = self._client.build_request("GET", url)
+            answer = await self._attempt(request, _Subject(urlsplit(url).path))
+        except (_Retryable, AuthError, httpx.InvalidURL, ValueError, TypeError):
+            return None  # a 401 or 403 was reported where it first came
+        if isinstance(answer, JsonFailed):
+            return None
+        kind = answer.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        return RawAnswer(answer.status, kind, answer.body)
 
     def _unit_outcome(self, answer: _Answer | JsonFailed) -> FetchOutcome:
         if isinstance(answer, JsonFailed):
