@@ -38,6 +38,7 @@ _HOMES = {
     "Status": "genealogy.nodes",
     "Audit": "genealogy.queries",
     "Finding": "genealogy.queries",
+    "Baseline": "genealogy.queries",
     "Summary": "genealogy.queries",
     "Trace": "genealogy.queries",
     "GenealogyError": "genealogy.errors",
@@ -57,6 +58,7 @@ __all__ = [
     "FORMATS",
     "Audit",
     "AuthError",
+    "Baseline",
     "Finding",
     "Forbidden",
     "Format",
@@ -131,6 +133,6 @@ if TYPE_CHECKING:
     )
     from genealogy.formats import FORMATS, Format, UnknownFormat
     from genealogy.nodes import NodeAttrs, Status
-    from genealogy.queries import Audit, Finding, Summary, Trace, UnknownSerial
+    from genealogy.queries import Audit, Baseline, Finding, Summary, Trace, UnknownSerial
     from genealogy.queries.where_used import WhereUsed
     from genealogy.recall import awhere_used, where_used

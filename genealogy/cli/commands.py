@@ -394,58 +394,6 @@ def trace_command(
     _finish(result, graph, crawl)
 
 
-def _fail_on_selectors(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
-    from genealogy.queries import validate_selectors
-
-    try:
-        return validate_selectors(item for item in value.split(",") if item.strip())
-    except ValueError as error:
-        raise click.BadParameter(str(error)) from error
-
-
-@main.command("audit")
-@crawl_arguments
-@view_arguments
-@output_option
-@report_format_option
-@click.option(
-    "--fail-on",
-    "fail_on",
-    callback=_fail_on_selectors,
-    default="",
-    metavar="CODE,...",
-    help="Exit with code 9 when a finding matches: finding codes, a severity (error, warning, "
-    "info: that severe or worse), or 'any'.",
-)
-@reports_errors
-def audit_command(
-    crawl: CrawlArgs, view: ViewArgs, output: str, fmt: str, fail_on: tuple[str, ...]
-) -> None:
-    """The build history of the assembly around SERIAL, and its traceability findings.
-
-    \b
-    Timeline: when each unit was created, by which run and procedure, at which station or by
-    whom, with outcome and duration. Findings, each with a stable code:
-      error    cycle, self-parent, dangling-reference, failed-run-installed
-      warning  inconsistent-link, fetch-error, child-after-parent-assembly, mixed-revisions,
-               serial-mismatch
-      info     repaired-record, no-run, unexplored
-    """
-    from genealogy.queries import format_audit, matches, summarise
-
-    result, graph = _crawl(crawl)
-    shown = _filtered(graph, view, crawl)
-    report = _audit_of(graph, shown)
-    if fmt == "json":
-        summary = summarise(shown, len(report.findings))
-        _write(_json({"summary": summary.to_dict(), **report.to_dict()}), output, is_json=True)
-    else:
-        _write(_lines(format_audit(report)), output)
-    failing = [finding for finding in report.findings if fail_on and matches(finding, fail_on)]
-    why = f"{len(failing)} findings match --fail-on {','.join(fail_on)}" if failing else None
-    _finish(result, graph, crawl, findings=len(report.findings), failing=why)
-
-
 @main.command("summary")
 @crawl_arguments
 @view_arguments

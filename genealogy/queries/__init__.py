@@ -6,7 +6,8 @@ for humans; nothing here prints or parses command lines.
 - `trace(graph, serial)`: every path from a unit up to its top-level assemblies, and the
   problems inside those assemblies (`genealogy.queries.trace`).
 - `audit(graph)`: a creation timeline and traceability findings with stable codes
-  (`genealogy.queries.audit`, whose docstring tabulates the codes).
+  (`genealogy.queries.audit`, whose docstring tabulates the codes); `Audit.grouped()` and
+  `Audit.without(codes)`; `Baseline` of accepted findings (`genealogy.queries.baseline`).
 - `summarise(graph)`: counts, depth, fan-out, crawl stats (`genealogy.queries.summary`).
 - `filter_graph(graph, outcomes=..., parts=...)`: the matching units and the paths above them
   (`genealogy.queries.filters`).
@@ -14,18 +15,21 @@ for humans; nothing here prints or parses command lines.
 
 from __future__ import annotations
 
+from genealogy.finding_codes import CODES, SEVERITIES
 from genealogy.queries.audit import (
-    CODES,
     SELECTORS,
-    SEVERITIES,
     Audit,
     Finding,
+    FindingGroup,
+    FindingKey,
     TimelineEntry,
     audit,
     matches,
+    validate_codes,
     validate_selectors,
 )
-from genealogy.queries.audit import format_text as format_audit
+from genealogy.queries.audit_text import format_text as format_audit
+from genealogy.queries.baseline import Baseline, BaselineError
 from genealogy.queries.filters import filter_graph
 from genealogy.queries.summary import Summary, summarise
 from genealogy.queries.summary import format_text as format_summary
@@ -37,7 +41,11 @@ __all__ = [
     "SELECTORS",
     "SEVERITIES",
     "Audit",
+    "Baseline",
+    "BaselineError",
     "Finding",
+    "FindingGroup",
+    "FindingKey",
     "Problem",
     "Step",
     "Summary",
@@ -53,5 +61,6 @@ __all__ = [
     "matches",
     "summarise",
     "trace",
+    "validate_codes",
     "validate_selectors",
 ]
