@@ -404,15 +404,17 @@ view_arguments = grouped(
             callback=_outcomes,
             help="Only units with this outcome (their latest, when the run history is known), "
             "and the assemblies above them: pass, fail, error, timeout, aborted, unknown, "
-            "not_found, unexplored, not_fetched. Repeat or comma-separate: any of them.",
+            "not_found, unexplored, not_fetched, in any case. Repeat or comma-separate: any of "
+            "them (OR). With --part: units matching both (AND). Nothing matched: said on stderr.",
         ),
         click.option(
             "--part",
             "parts",
             multiple=True,
             callback=_split,
-            help="Only units of this part number (any case), and the assemblies above them. "
-            "Repeat or comma-separate: any of them. With --outcome: units matching both.",
+            help="Only units of this part number, in any case, and the assemblies above them. "
+            "Repeat or comma-separate: any of them (OR). With --outcome: units matching both "
+            "(AND).",
         ),
     ],
 )
