@@ -180,7 +180,9 @@ def operation(name: str, graph: nx.DiGraph) -> Callable[[], Any]:
     cases: dict[str, Callable[[], Any]] = {
         "tree": lambda: genealogy.render(graph, "text"),
         "trace": lambda: (lambda found: (found, format_trace(found)))(trace(graph, start)),
-        "audit": lambda: (lambda report: (report, format_audit(report)))(audit(graph)),
+        "audit": lambda: (
+            lambda report: (report, format_audit(report, verbose=True, timeline=True))
+        )(audit(graph)),
         "summary": lambda: (lambda result: (result, format_summary(result)))(summarise(graph)),
         "filter": lambda: filter_graph(graph, outcomes=["fail"]),
         "html": lambda: genealogy.render(graph, "html"),  # runs the audit, as the CLI does

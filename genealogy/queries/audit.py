@@ -1,7 +1,10 @@
 """Traceability audit of a crawled assembly: a timeline and a list of findings.
 
 Every finding has a stable `code`, a `severity` and the `serials` it is about, in the order
-the table gives. Each distinct problem is reported exactly once.
+the table gives. Each distinct problem is reported exactly once. The codes, their severities
+and one line on each live in `genealogy.finding_codes` (light enough for `--help`); the text
+report is `genealogy.queries.audit_text`, the baseline of accepted findings
+`genealogy.queries.baseline`.
 
 | code                          | severity | serials                                      |
 |-------------------------------|----------|----------------------------------------------|
@@ -65,9 +68,12 @@ The run history checks read node attribute `runs` (`genealogy.nodes.RunRecord` d
 first) and `latest_outcome`; units without `runs` are not checked by them. Dates in their
 messages are the day a run started (else ended), as its timestamp gives it.
 
-Findings are ordered by severity, then code (the table's order), then serials.
-`matches(finding, selectors)` implements `--fail-on`: a selector is a code, `any`, or a
-severity meaning "at least as severe" (`warning` matches warnings and errors).
+Findings are ordered by severity, then code (the table's order), then serials;
+`Audit.grouped()` gives them by code in that order. `Audit.without(codes)` implements
+`--ignore`, setting findings aside (`ignored`) rather than dropping them, so a report can count
+them and JSON still holds them. `matches(finding, selectors)` implements `--fail-on`: a
+selector is a code, `any`, or a severity meaning "at least as severe" (`warning` matches
+warnings and errors).
 """
 
 from __future__ import annotations
