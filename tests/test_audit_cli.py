@@ -174,7 +174,8 @@ def test_a_baseline_fails_ci_only_on_new_findings(server: LocalTofuPilot, tmp_pa
     new = run(server, DEMO_START, "--baseline", str(baseline), "--fail-on", "any")
     assert new.exit_code == ExitCode.FINDINGS
     assert new.stdout.splitlines() == [
-        "1 finding: 1 error; 7 accepted by the baseline; 1 baseline entry no longer found (fixed)",
+        "1 finding: 1 error; 7 accepted by the baseline; "
+        "1 baseline entry no longer found (fixed: -v lists it)",
         "",
         "error    failed-run-installed  ×1",
         "  CELL-21700-C-0101's run ended FAIL, yet it is installed in MOD-16S-0311",
@@ -184,6 +185,7 @@ def test_a_baseline_fails_ci_only_on_new_findings(server: LocalTofuPilot, tmp_pa
         in new.stderr
     )
     verbose = run(server, DEMO_START, "--baseline", str(baseline), "-v").stdout
+    assert verbose.splitlines()[0].endswith("; 1 baseline entry no longer found (fixed)")
     assert verbose.endswith(
         "No longer found, though the baseline accepted them (1):\n"
         "  failed-run-installed: CELL-21700-C-0118, MOD-16S-0312\n"

@@ -35,7 +35,7 @@ def format_text(result: Audit, *, verbose: bool = False, timeline: bool = False)
 
 
 def _findings_text(result: Audit, verbose: bool) -> str:
-    lines = [_headline(result)]
+    lines = [_headline(result, verbose)]
     groups = result.grouped()
     if groups:
         lines.append("")
@@ -47,7 +47,7 @@ def _findings_text(result: Audit, verbose: bool) -> str:
     return "\n".join(lines)
 
 
-def _headline(result: Audit) -> str:
+def _headline(result: Audit, verbose: bool) -> str:
     """`9 findings: 6 error, 2 warning, 1 info`, then what was set aside and why."""
     total = len(result.findings)
     counts = ", ".join(f"{result.count(s)} {s}" for s in SEVERITIES if result.count(s))
@@ -60,7 +60,8 @@ def _headline(result: Audit) -> str:
         notes.append(f"{len(result.accepted)} accepted by the baseline")
     if result.fixed:
         entries = _count(len(result.fixed), "baseline entry", "baseline entries")
-        notes.append(f"{entries} no longer found (fixed)")
+        where = "" if verbose else f": -v lists {'it' if len(result.fixed) == 1 else 'them'}"
+        notes.append(f"{entries} no longer found (fixed{where})")
     return f"{line}; {'; '.join(notes)}" if notes else line
 
 
