@@ -274,7 +274,7 @@ def test_quiet_still_says_why_the_exit_code_is_not_zero(server: LocalTofuPilot) 
 
 def produced_codes() -> set[str]:
     """The codes the checks in genealogy/queries/audit.py report: each `_finding("code", ...)`."""
-    source = Path(audit_module.__file__).read_text(encoding="utf-8")
+    source = Path(str(audit_module.__file__)).read_text(encoding="utf-8")
     return set(re.findall(r'_finding\(\s*"([a-z-]+)"', source))
 
 
