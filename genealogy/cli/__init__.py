@@ -4,7 +4,7 @@ Commands import the library when they run, never at start-up: `genealogy --help`
 for aiohttp, pydantic and networkx (0.9 s on the 2-core machine when it did).
 """
 
-from genealogy.cli import local, where_used  # registers `demo`, `serve` and `where-used`
+from genealogy.cli import diff, local, where_used  # registers `diff`, `demo`, `serve`, `where-used`
 from genealogy.cli.commands import main
 
-__all__ = ["local", "main", "where_used"]
+__all__ = ["diff", "local", "main", "where_used"]
