@@ -91,7 +91,7 @@ def _node_style(attrs: dict[str, Any]) -> str:
     """Attributes from our own palette: fixed words and colours, nothing from the data."""
     cls = outcome_class(attrs)
     marks = (" penwidth=3" if attrs.get("start") else "") + (
-        " peripheries=2" if attrs.get("diff") else ""
+        f' peripheries=2 color="{DIFF_COLOUR}"' if attrs.get("diff") else ""
     )
     return STYLES[cls] + marks
 
@@ -106,7 +106,8 @@ STYLES = {cls: _style(cls) for cls in CLASSES}
 
 
 DIFF_COLOUR = "#b71c1c"
-"""The `≠` line of a unit that differs from the reference (double border too)."""
+"""The `≠` line and the double border of a unit that differs from the reference (the fill
+keeps the outcome's colour)."""
 
 
 def _title(graph: nx.DiGraph) -> str:
@@ -115,7 +116,7 @@ def _title(graph: nx.DiGraph) -> str:
     if start and reference:
         return (
             f"<<B>{_e(start, SERIAL_LIMIT)}</B> compared with <B>{_e(reference, SERIAL_LIMIT)}"
-            "</B> (≠ double border: differs)>"
+            "</B> (double red border, ≠: differs)>"
         )
     return f"<Assembly around <B>{_e(start, SERIAL_LIMIT)}</B>>" if start else "Assembly"
 
