@@ -15,7 +15,7 @@ import html
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import pytest
@@ -27,6 +27,9 @@ from genealogy.queries.diff import DEFAULT_KINDS, KINDS, compare, format_text, m
 from genealogy.queries.trace import UnknownSerial
 from tests.conftest import API_KEY, MakeServer, run_cli
 from tests.records import ref, unit
+
+if TYPE_CHECKING:
+    from tests.browser import BrowserPage
 
 PACK_PART, BMS_PART, MODULE_PART, CELL_PART, BOARD_PART, FAN_PART = (
     "PACK-48V",
@@ -57,7 +60,9 @@ def pack(
     its own per pack), plus a fan if asked. Serials are the pack's, suffixed."""
     created = f"2026-02-{day:02d}T10:00:00Z"
 
-    def part_unit(name: str, parent: str | None, part_number: str, revision: str, **more: Any):
+    def part_unit(
+        name: str, parent: str | None, part_number: str, revision: str, **more: Any
+    ) -> dict[str, Any]:
         return unit(
             name, parent=parent, part=part_number, revision=revision, created_at=created, **more
         )
@@ -368,7 +373,7 @@ def test_outcomes_and_unfetched_are_only_reported_when_asked(make_server: MakeSe
 
 
 def test_the_library_answers_as_the_command(packs: LocalTofuPilot) -> None:
-    options = {"base_url": packs.url, "api_key": API_KEY}
+    options: dict[str, Any] = {"base_url": packs.url, "api_key": API_KEY}
     result = genealogy.diff(MISSING_CELL.lower(), golden=True, **options)
     assert isinstance(result, genealogy.Diff)
     assert [d.to_dict() | {"reference_serials": None} for d in result.differences] == [
@@ -522,3 +527,33 @@ def test_the_docstring_example_runs() -> None:
 
     result = doctest.testmod(genealogy.queries.diff)
     assert result.attempted >= 5 and result.failed == 0
+
+
+def test_the_page_marks_the_rows_and_selects_a_differences_units(
+    browser_page: BrowserPage, tmp_path: Path
+) -> None:
+    from tests.browser import allow_asyncio
+
+    target = tmp_path / "diff.html"
+    with allow_asyncio(), LocalTofuPilot(factory(), api_key=API_KEY) as server:
+        result = run_cli(server, "diff", MISSING_CELL, "--golden", "-o", str(target), via=None)
+    assert result.exit_code == 0, result.stderr
+    page = browser_page.page
+    browser_page.open(target)
+    title = page.text_content("#findings-title")
+    assert title == f"Differences from {GOLDEN} (1)"
+    page.locator("#findings-list button.finding").first.click()
+    marked_rows = page.evaluate(
+        """() => [...document.querySelectorAll('#tree li.differs')].map((li) => [
+            li.dataset.serial, li.querySelector('.diff-mark').textContent])"""
+    )
+    assert marked_rows == [[f"{MISSING_CELL}-M2", "\u2260"]]
+    selected = page.evaluate(
+        """() => [...document.querySelectorAll('#tree li[aria-selected="true"]')]
+            .map((li) => li.dataset.serial)"""
+    )
+    assert selected == [f"{MISSING_CELL}-M2"]
+    field = page.text_content('#details dd[data-field="diff"]')
+    assert field == f"lacks {CELL_PART} rev D"
+    browser_page.assert_no_errors()
+    browser_page.assert_no_network()
