@@ -234,6 +234,13 @@ def test_text_reads_like_diff(packs: LocalTofuPilot) -> None:
     assert len(lines[ALIKE]) == 3
 
 
+def test_colour_only_when_asked(packs: LocalTofuPilot) -> None:
+    coloured = run_cli(packs, "diff", OTHER_BMS, "--golden", "--color", "always", via=None)
+    plain = run_cli(packs, "diff", OTHER_BMS, "--golden", via=None)  # not a terminal
+    assert "\x1b[33m~ " in coloured.stdout and "\x1b" not in plain.stdout
+    assert re.sub(r"\x1b\[[0-9;]*m", "", coloured.stdout) == plain.stdout
+
+
 @pytest.mark.parametrize("serial", list(EXPECTED))
 def test_exit_code_says_whether_it_differs(packs: LocalTofuPilot, serial: str) -> None:
     plain = run_cli(packs, "diff", serial, "--golden", via=None)

@@ -102,8 +102,9 @@ def diff_command(
     "part_number", "expected", "actual", "count", "serials", "reference_serials"}], ...}
     -o tree.svg (or .dot, .html, .png, .pdf): SERIAL's tree, the differing units marked.
 
-    Exit code 0 with or without differences; with --exit-code, 11 when there are any. 4 when
-    a unit, or a golden sample of the part, does not exist; 3 when units could not be fetched.
+    Exit code 0 with or without differences; with --exit-code, 11 when there are any (before
+    3). 4 when a unit, or a golden sample of the part, does not exist; 3 when units could not
+    be fetched.
     """
     if (against is None) == (not golden):
         raise click.UsageError("Give one reference: --golden, or --against OTHER.")

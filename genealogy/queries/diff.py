@@ -265,7 +265,7 @@ class _Walk:
         self.kinds = kinds
         self.groups: dict[_Key, _Group] = {}
         self.aligned = 0
-        self.unfetched: list[str] = []
+        self.unfetched: dict[str, None] = {}  # in the order met
 
     def roots(self, unit: str, reference: str) -> None:
         mine, theirs = self.graph.nodes[unit], self.reference.nodes[reference]
@@ -419,8 +419,7 @@ class _Walk:
         reference_side: bool,
         other: str | None,
     ) -> None:
-        if serial not in self.unfetched:
-            self.unfetched.append(serial)
+        self.unfetched[serial] = None
         graph = self.reference if reference_side else self.graph
         state = _fetch_state(graph.nodes[serial])
         counterpart = [other] if other is not None else []
