@@ -41,7 +41,7 @@ PACK_PART, BMS_PART, MODULE_PART, CELL_PART, BOARD_PART, FAN_PART = (
 )
 CELLS_PER_MODULE = 4
 GOLDEN = "GOLD-PACK-0001"
-OLDER_GOLDEN = "GOLD-PACK-0000"  # an older golden sample, built with the BMS on rev A
+OLDER_GOLDEN = "GOLD-PACK-0009"  # older (a higher serial): its BMS on rev A
 MISSING_CELL, OTHER_BMS, EXTRA_PART, ALIKE = "PACK-0101", "PACK-0102", "PACK-0103", "PACK-0104"
 NO_GOLDEN = "LONE-0001"  # a part with no golden sample at all
 
