@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     UNREACHABLE = 8  # the start unit could not be fetched (network, server errors, offline miss)
     FINDINGS = 9  # audit findings matched --fail-on
     OUTPUT_FAILED = 10  # the output could not be written (Graphviz missing, path not writable)
+    DIFFERENCES = 11  # `diff --exit-code` found differences from the reference
     WRONG_BASE_URL = 12  # the base URL answers, but not as the TofuPilot API does
     HANGUP = 129  # SIGHUP (the terminal closed); as Ctrl-C
     INTERRUPTED = 130  # Ctrl-C; what was crawled so far was still written
@@ -54,6 +55,13 @@ class Forbidden(AuthError):
 
 
 class StartNotFound(GenealogyError):
+    exit_code = ExitCode.START_NOT_FOUND
+
+
+class NoGoldenSample(GenealogyError):
+    """`diff --golden`: no unit of the part is marked as a golden sample (exit code 4, as a
+    start unit that does not exist: there is nothing to compare with)."""
+
     exit_code = ExitCode.START_NOT_FOUND
 
 

@@ -120,13 +120,14 @@ Exit codes:
   1  internal error (a bug: please report it)
   2  bad command-line usage
   3  output written, but some units could not be fetched (or were not found, with --strict)
-  4  the start serial number was not found
+  4  the start serial number was not found (diff: nor the reference, nor a golden sample)
   5  no usable API key (set TOFUPILOT_API_KEY or pass --api-key)
   6  the API rejected the key (401)
   7  the key may not read units (403)
   8  the start unit could not be fetched (network, server errors, offline cache miss)
   9  audit findings matched --fail-on
  10  the output could not be written (Graphviz missing, path not writable)
+ 11  diff --exit-code: the unit differs from its reference
  12  the base URL is not the TofuPilot API (an HTML page, or no route for units)
 130  interrupted by Ctrl-C (what was crawled is still written and marked interrupted)
 129  ended by SIGHUP, 143 by SIGTERM (likewise)

@@ -1,5 +1,8 @@
 """DOT source: one box per unit with serial, part, revision and outcome, coloured by outcome.
 
+A unit with a `diff` attribute (`genealogy diff`, `genealogy.queries.diff.marked`) has a double
+border and a `≠` line saying how it differs from the reference.
+
 Node IDs are generated (`u0`, `u1`, ...) and every text from the data goes into HTML-like
 labels, escaped, so no serial or part name can end a string, add an attribute or inject markup.
 
@@ -79,13 +82,18 @@ def _label(serial: str, attrs: dict[str, Any]) -> str:
     lines.append(" · ".join(details))
     if attrs.get("reason") and attrs.get("status") != "not_found":
         lines.append(f'<FONT POINT-SIZE="8">{_e(attrs["reason"], REASON_LIMIT)}</FONT>')
+    if attrs.get("diff"):  # `genealogy diff`: how it differs from the reference
+        lines.append(f'<FONT COLOR="{DIFF_COLOUR}"><B>≠ {_e(attrs["diff"])}</B></FONT>')
     return "<" + "<BR/>".join(lines) + ">"
 
 
 def _node_style(attrs: dict[str, Any]) -> str:
     """Attributes from our own palette: fixed words and colours, nothing from the data."""
     cls = outcome_class(attrs)
-    return STYLES[cls] + (" penwidth=3" if attrs.get("start") else "")
+    marks = (" penwidth=3" if attrs.get("start") else "") + (
+        f' peripheries=2 color="{DIFF_COLOUR}"' if attrs.get("diff") else ""
+    )
+    return STYLES[cls] + marks
 
 
 def _style(cls: str) -> str:
@@ -97,8 +105,19 @@ def _style(cls: str) -> str:
 STYLES = {cls: _style(cls) for cls in CLASSES}
 
 
+DIFF_COLOUR = "#b71c1c"
+"""The `≠` line and the double border of a unit that differs from the reference (the fill
+keeps the outcome's colour)."""
+
+
 def _title(graph: nx.DiGraph) -> str:
     start = graph.graph.get("start")
+    reference = graph.graph.get("diff_reference")
+    if start and reference:
+        return (
+            f"<<B>{_e(start, SERIAL_LIMIT)}</B> compared with <B>{_e(reference, SERIAL_LIMIT)}"
+            "</B> (double red border, ≠: differs)>"
+        )
     return f"<Assembly around <B>{_e(start, SERIAL_LIMIT)}</B>>" if start else "Assembly"
 
 
