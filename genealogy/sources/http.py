@@ -385,13 +385,22 @@ class HttpSource:
             return NotFound(self._redact(outcome.reason))
         return outcome
 
-    async def get_json(self, path: str, params: Sequence[tuple[str, str]] = ()) -> JsonOutcome:
+    async def get_json(
+        self,
+        path: str,
+        params: Sequence[tuple[str, str]] = (),
+        fast: type[pydantic.BaseModel] | None = None,
+    ) -> JsonOutcome:
         """GET `path` (percent-encoded, from `/`, below the base URL) with the query `params`
         (repeated keys stay repeated; see `query_string`), and decode the JSON answer.
 
         Retries, pacing, limits, the deadline and redaction are those of `get`; 401 and 403
         raise `KeyRejected` and `Forbidden` as there. Any other answer than 200 with JSON is
         `JsonFailed`, with the status (if an answer came) and the error body's `code`.
+
+        With `fast`, a body that model validates whole is returned as that model, parsed and
+        checked in one pass (pydantic's JSON reader: about half the time of decoding, then
+        validating item by item); any other body is decoded as usual, to be read leniently.
         """
         try:
             url = endpoint_url(self.settings.base_url, path, params)
@@ -414,6 +423,11 @@ class HttpSource:
             return JsonFailed(self._redact(f"HTTP {answer.status}{detail}"), answer.status, code)
         if not answer.body.strip():
             return JsonFailed("answered 200 with an empty body", 200)
+        if fast is not None and b"\\u" not in answer.body:  # escapes may hide lone surrogates
+            try:
+                return JsonFetched(fast.model_validate_json(answer.body))
+            except pydantic.ValidationError:
+                pass  # below: decoded, then read leniently item by item
         try:
             data = json.loads(answer.body)
             if b"\\u" in answer.body:  # only escapes can smuggle in lone surrogates
