@@ -17,8 +17,9 @@ from typing import Any
 
 import networkx as nx
 
+from genealogy.grouping import GROUP, HIDDEN, group_title
 from genealogy.nodes import CLASSES, NOT_FETCHED, Status, outcome_class, state_text
-from genealogy.renderers import RenderOptions
+from genealogy.renderers import RenderOptions, layout
 from genealogy.renderers.palette import LOOKS
 from genealogy.text import clip, shown
 
@@ -29,17 +30,23 @@ def render_dot(graph: nx.DiGraph, options: RenderOptions | None = None) -> str:
 
 def source(graph: nx.DiGraph) -> str:
     """The DOT text, written directly: every value is either ours or an escaped HTML label,
-    so no quoting library is needed (and 100,000 units take about a second)."""
+    so no quoting library is needed (and 100,000 units take about a second).
+
+    Top down, the top-level assemblies first (`layout`); nodes and links in the order of the
+    text tree, so the drawing is the same whatever order the crawl met the units in."""
+    order = layout.ordered(graph)
+    ids = {serial: f"u{index}" for index, serial in enumerate(order)}
     lines = [
         "digraph genealogy {",
-        f"\tgraph [fontname=Helvetica label={_title(graph)} labelloc=t rankdir=LR]",
+        f"\tgraph [fontname=Helvetica label={_title(graph)} labelloc=t {layout.GRAPH}]",
         '\tnode [fontname=Helvetica fontsize=10 shape=box style="rounded,filled"]',
         '\tedge [arrowsize=0.7 color="#607d8b"]',
     ]
-    ids = {serial: f"u{index}" for index, serial in enumerate(graph)}
-    for serial, attrs in graph.nodes(data=True):
+    for serial in order:
+        attrs = graph.nodes[serial]
         lines.append(f"\t{ids[serial]} [label={_label(serial, attrs)} {_node_style(attrs)}]")
-    lines.extend(f"\t{ids[parent]} -> {ids[child]}" for parent, child in graph.edges())
+    for parent, child, extra in layout.edges(graph, order):
+        lines.append(f"\t{ids[parent]} -> {ids[child]}{extra}")
     lines.extend(_legend())
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -65,6 +72,9 @@ def _e(value: object, limit: int = TEXT_LIMIT) -> str:
 
 
 def _label(serial: str, attrs: dict[str, Any]) -> str:
+    group = attrs.get(GROUP)
+    if group:
+        return _group_label(group["count"], attrs)
     lines = [f"<B>{_e(serial, SERIAL_LIMIT) or EMPTY_SERIAL}</B>"]
     part = " · ".join(_e(v) for v in (attrs.get("part_number"), attrs.get("part_name")) if v)
     if part:
@@ -79,7 +89,23 @@ def _label(serial: str, attrs: dict[str, Any]) -> str:
     lines.append(" · ".join(details))
     if attrs.get("reason") and attrs.get("status") != "not_found":
         lines.append(f'<FONT POINT-SIZE="8">{_e(attrs["reason"], REASON_LIMIT)}</FONT>')
+    return "<" + "<BR/>".join([*lines, *_hidden(attrs)]) + ">"
+
+
+def _group_label(count: int, attrs: dict[str, Any]) -> str:
+    """`×444 CELL-18650 rev B PASS` in bold (one text in the SVG), then the part name."""
+    lines = [f"<B>{_e(group_title(count, attrs), SERIAL_LIMIT)}</B>"]
+    if attrs.get("part_name"):
+        lines.append(_e(attrs["part_name"]))
     return "<" + "<BR/>".join(lines) + ">"
+
+
+def _hidden(attrs: dict[str, Any]) -> list[str]:
+    """Below a unit at the --depth cut: how many of its children are not drawn."""
+    hidden = attrs.get(HIDDEN)
+    if not hidden:
+        return []
+    return [f'<FONT POINT-SIZE="8">{hidden:,} more below (--depth)</FONT>']
 
 
 def _node_style(attrs: dict[str, Any]) -> str:

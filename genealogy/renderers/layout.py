@@ -1,0 +1,144 @@
+"""Where the boxes go: a top-down drawing that starts at the top-level assembly, wrapped so a
+wide assembly does not become one long row (or, left to right, one tall column).
+
+Graphviz's `dot` puts every child of a unit on the rank below it, side by side: 16 modules of
+a pack make a row 16 boxes wide, 64 cells of a rack a row of 64. Two rules fold such rows,
+with invisible edges that only move boxes (every link of the data is still drawn, once):
+
+- **Leaves in a grid.** The children of a unit that are all leaves (cells, group nodes) are
+  put in `columns` columns under it, each column chained top to bottom.
+- **Subtrees in rows.** A unit with more than `ROW` children, some of them subassemblies,
+  puts them in rows of `row_width(n)`; each child of a later row hangs, invisibly, below the
+  lowest box of the child above it, so the columns stack instead of stretching sideways.
+
+The 7,122-unit pack, grouped, is 58 boxes; in one row it was 7,954 pt wide, folded it is
+about 1,760 × 1,120 pt. Which units are whose children follows a spanning tree of the graph
+(`ordered`: depth first from the top-level assemblies, children by serial number, like the
+text tree); a link that closes a cycle or comes from a second parent is drawn as it is.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import networkx as nx
+
+GRAPH = "rankdir=TB ranksep=0.3 nodesep=0.2 newrank=true"
+"""Top down, with ranks and boxes closer than Graphviz's defaults (0.5, 0.25 inch)."""
+ROW = 3
+"""Children side by side before a unit with subassemblies wraps them into rows."""
+INVISIBLE = " [style=invis]"
+
+
+def ordered(graph: nx.DiGraph) -> list[str]:
+    """Every unit, depth first from the top-level assemblies, children by serial number."""
+    from genealogy.renderers.text import tops
+
+    return list(_spanning(graph, tops(graph)))
+
+
+def _spanning(graph: nx.DiGraph, starts: list[str]) -> dict[str, str | None]:
+    """Each unit -> the parent it hangs from in the drawing (None for a top), in walk order."""
+    parent_of: dict[str, str | None] = {}
+    for top in starts:
+        if top in parent_of:
+            continue
+        parent_of[top] = None
+        stack = [top]
+        while stack:
+            node = stack.pop()
+            for child in sorted(graph.successors(node), reverse=True):
+                if child not in parent_of:
+                    parent_of[child] = node
+                    stack.append(child)
+    return _preorder(parent_of)
+
+
+def _preorder(parent_of: dict[str, str | None]) -> dict[str, str | None]:
+    """The same mapping in depth-first order (children by serial number)."""
+    children = _children(parent_of)
+    out: dict[str, str | None] = {}
+    stack = [node for node, parent in reversed(parent_of.items()) if parent is None]
+    while stack:
+        node = stack.pop()
+        out[node] = parent_of[node]
+        stack.extend(reversed(children.get(node, [])))
+    return out
+
+
+def _children(parent_of: dict[str, str | None]) -> dict[str, list[str]]:
+    children: dict[str, list[str]] = {}
+    for node, parent in parent_of.items():
+        if parent is not None:
+            children.setdefault(parent, []).append(node)
+    for kids in children.values():
+        kids.sort()
+    return children
+
+
+def columns(leaves: int) -> int:
+    """Columns of a grid of leaves: about twice as many rows as columns (boxes are wide)."""
+    return max(1, math.ceil(math.sqrt(leaves / 2)))
+
+
+def row_width(children: int) -> int:
+    """Children per row under a unit with subassemblies: half the square root, at least
+    `ROW`, so the drawing grows down (a page scrolls) more than sideways (text shrinks)."""
+    return max(ROW, math.ceil(math.sqrt(children) / 2))
+
+
+def edges(graph: nx.DiGraph, order: list[str]) -> Iterator[tuple[str, str, str]]:
+    """(parent, child, attributes) to write: every link of `graph`, then the invisible edges
+    that fold wide rows. `order` is `ordered(graph)`."""
+    from genealogy.renderers.text import tops
+
+    parent_of = _spanning(graph, tops(graph))
+    children = _children(parent_of)
+    for node in order:
+        for child in sorted(graph.successors(node)):
+            yield node, child, ""
+    bottom = _bottoms(order, children, graph)
+    for node in order:
+        kids = children.get(node, [])
+        if not kids:
+            continue
+        if all(not children.get(kid) for kid in kids):
+            width = columns(len(kids))
+            below = kids  # a leaf's lowest box is itself
+        elif len(kids) > ROW:
+            width = row_width(len(kids))
+            below = [bottom[kid] for kid in kids]
+        else:
+            continue
+        for index in range(width, len(kids)):
+            yield below[index - width], kids[index], INVISIBLE
+
+
+def _bottoms(
+    order: list[str], children: dict[str, list[str]], graph: nx.DiGraph
+) -> dict[str, str]:
+    """Each unit -> the lowest box of its folded subtree, where the next row hangs from.
+
+    Heights in ranks, from the leaves up (reversed depth-first order: children first)."""
+    height: dict[str, int] = {}
+    bottom: dict[str, str] = {}
+    for node in reversed(order):
+        kids = children.get(node, [])
+        if not kids:
+            height[node], bottom[node] = 1, node
+            continue
+        if all(not children.get(kid) for kid in kids):
+            width = columns(len(kids))
+            height[node] = 1 + math.ceil(len(kids) / width)
+            bottom[node] = kids[(math.ceil(len(kids) / width) - 1) * width]
+            continue
+        width = row_width(len(kids)) if len(kids) > ROW else len(kids)
+        tallest, lowest = 0, node
+        for column in range(width):
+            stack = kids[column::width]
+            total = sum(height[kid] for kid in stack)
+            if total > tallest:
+                tallest, lowest = total, bottom[stack[-1]]
+        height[node], bottom[node] = 1 + tallest, lowest
+    return bottom
