@@ -26,6 +26,8 @@ from genealogy.crawler import CrawlResult, Direction, Limits, UnitState
 from genealogy.models import UnitRef
 from genealogy.nodes import OUTCOMES, Status
 from genealogy.records import escaped_keys, read_unit
+from genealogy.renderers import layout
+from genealogy.renderers.dot import GRID_STYLE
 from genealogy.sources import Counters
 from genealogy.text import printable
 
@@ -530,12 +532,16 @@ def strict_json(text: str) -> Any:
 
 
 _GRAPH_LINE = re.compile(
-    r"\tgraph \[fontname=Helvetica label=(?:Assembly|<(?P<title>.*)>) labelloc=t rankdir=LR\]"
+    r"\tgraph \[fontname=Helvetica label=(?:Assembly|<(?P<title>.*)>) labelloc=t "
+    + re.escape(layout.GRAPH)
+    + r"\]"
 )
 _NODE_LINE = re.compile(
-    r'\t(?P<id>u\d+) \[label=<(?P<label>.*)>(?: [a-z]+=(?:"[^"<>\\]*"|[\w.,#]+))*\]'
+    r'\t\t?(?P<id>u\d+) \[label=<(?P<label>.*)>(?: [a-z]+=(?:"[^"<>\\]*"|[\w.,#]+))*\]'
 )
-_EDGE_LINE = re.compile(r"\tu\d+ -> u\d+")
+_EDGE_LINE = re.compile(r"\tu\d+ -> u\d+(?P<kind> \[style=invis\]| \[lhead=cluster_u\d+\])?")
+_GRID_LINES = {"\t}", f"\t\t{GRID_STYLE}"}
+_GRID_START = re.compile(r"\tsubgraph cluster_u\d+ \{")
 _LABEL_TAGS = {"label", "B", "I", "BR", "FONT"}
 
 
@@ -548,7 +554,8 @@ def _label_xml(label: str) -> ET.Element:
 
 
 def dot_structure(source: str) -> tuple[ET.Element | None, dict[str, ET.Element], int]:
-    """Check `source` is our skeleton, and return the title, each node's label, the edge count.
+    """Check `source` is our skeleton, and return the title, each node's label, the number of
+    arrows drawn (links, and one into each grid of leaves; not the invisible layout edges).
 
     Every line must be one we write: data can only sit inside an HTML-like label, and every
     label must be well-formed markup using only our tags (`B`, `I`, `BR`, `FONT`).
@@ -567,9 +574,12 @@ def dot_structure(source: str) -> tuple[ET.Element | None, dict[str, ET.Element]
     for line in lines[4:legend]:
         if node := _NODE_LINE.fullmatch(line):
             labels[node["id"]] = _label_xml(node["label"])
+        elif line in _GRID_LINES or _GRID_START.fullmatch(line):
+            continue
         else:
-            assert _EDGE_LINE.fullmatch(line), line
-            edges += 1
+            edge = _EDGE_LINE.fullmatch(line)
+            assert edge, line
+            edges += edge["kind"] != " [style=invis]"
     assert len(lines) - legend == 2 * LEGEND_NODES + 1 + 2  # the fixed legend, closing braces
     assert lines[-2:] == ["\t}", "}"]
     title = graph_line["title"]

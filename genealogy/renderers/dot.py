@@ -34,22 +34,45 @@ def source(graph: nx.DiGraph) -> str:
 
     Top down, the top-level assemblies first (`layout`); nodes and links in the order of the
     text tree, so the drawing is the same whatever order the crawl met the units in."""
-    order = layout.ordered(graph)
-    ids = {serial: f"u{index}" for index, serial in enumerate(order)}
+    drawn = layout.plan(graph)
+    ids = {serial: f"u{index}" for index, serial in enumerate(drawn.order)}
     lines = [
         "digraph genealogy {",
         f"\tgraph [fontname=Helvetica label={_title(graph)} labelloc=t {layout.GRAPH}]",
         '\tnode [fontname=Helvetica fontsize=10 shape=box style="rounded,filled"]',
         '\tedge [arrowsize=0.7 color="#607d8b"]',
     ]
-    for serial in order:
-        attrs = graph.nodes[serial]
-        lines.append(f"\t{ids[serial]} [label={_label(serial, attrs)} {_node_style(attrs)}]")
-    for parent, child, extra in layout.edges(graph, order):
-        lines.append(f"\t{ids[parent]} -> {ids[child]}{extra}")
+    in_grid = {kid for kids in drawn.grids.values() for kid in kids}
+    for serial in drawn.order:
+        if serial not in in_grid:
+            lines.append(_node(ids[serial], serial, graph.nodes[serial]))
+        if serial in drawn.grids:
+            lines.append(f"\tsubgraph cluster_{ids[serial]} {{")
+            lines.append(f"\t\t{GRID_STYLE}")
+            grid = drawn.grids[serial]
+            lines.extend("\t" + _node(ids[kid], kid, graph.nodes[kid]) for kid in grid)
+            lines.append("\t}")
+    for parent, child, kind in drawn.edges:
+        lines.append(f"\t{ids[parent]} -> {ids[child]}{_edge_style(kind, ids[parent])}")
     lines.extend(_legend())
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+GRID_STYLE = 'color="#90a4ae" style="rounded,dashed" label=""'
+"""The box around a grid of leaves that one arrow from their parent points into."""
+
+
+def _node(node_id: str, serial: str, attrs: dict[str, Any]) -> str:
+    return f"\t{node_id} [label={_label(serial, attrs)} {_node_style(attrs)}]"
+
+
+def _edge_style(kind: str, parent_id: str) -> str:
+    if kind == layout.INVISIBLE:
+        return " [style=invis]"
+    if kind == layout.INTO_GRID:
+        return f" [lhead=cluster_{parent_id}]"
+    return ""
 
 
 SERIAL_LIMIT = 500
@@ -76,10 +99,9 @@ def _label(serial: str, attrs: dict[str, Any]) -> str:
     if group:
         return _group_label(group["count"], attrs)
     lines = [f"<B>{_e(serial, SERIAL_LIMIT) or EMPTY_SERIAL}</B>"]
-    part = " · ".join(_e(v) for v in (attrs.get("part_number"), attrs.get("part_name")) if v)
-    if part:
-        lines.append(part)
-    details = []
+    if attrs.get("part_name"):  # a line of its own: the boxes stay narrow
+        lines.append(_e(attrs["part_name"]))
+    details = [_e(attrs["part_number"])] if attrs.get("part_number") else []
     if attrs.get("revision"):
         details.append(f"rev {_e(attrs['revision'])}")
     if attrs.get("status") == Status.OK:
@@ -125,7 +147,21 @@ STYLES = {cls: _style(cls) for cls in CLASSES}
 
 def _title(graph: nx.DiGraph) -> str:
     start = graph.graph.get("start")
-    return f"<Assembly around <B>{_e(start, SERIAL_LIMIT)}</B>>" if start else "Assembly"
+    title = f"Assembly around <B>{_e(start, SERIAL_LIMIT)}</B>" if start else "Assembly"
+    note = _grouped_note(graph)
+    return f"<{title}{note}>" if start or note else title
+
+
+def _grouped_note(graph: nx.DiGraph) -> str:
+    """Under the title of a grouped drawing: how many units its boxes stand for."""
+    counts = [attrs[GROUP]["count"] for _, attrs in graph.nodes(data=True) if attrs.get(GROUP)]
+    if not counts:
+        return ""
+    units = graph.number_of_nodes() - len(counts) + sum(counts)
+    return (
+        f'<BR/><FONT POINT-SIZE="10">{units:,} units in {graph.number_of_nodes():,} boxes: '
+        "identical sibling units are one box (×N; --no-group draws each)</FONT>"
+    )
 
 
 def _legend() -> list[str]:

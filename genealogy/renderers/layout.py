@@ -20,22 +20,19 @@ text tree); a link that closes a cycle or comes from a second parent is drawn as
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import networkx as nx
 
-GRAPH = "rankdir=TB ranksep=0.3 nodesep=0.2 newrank=true"
+GRAPH = "rankdir=TB ranksep=0.3 nodesep=0.2 newrank=true compound=true"
 """Top down, with ranks and boxes closer than Graphviz's defaults (0.5, 0.25 inch)."""
 ROW = 3
 """Children side by side before a unit with subassemblies wraps them into rows."""
-INVISIBLE = " [style=invis]"
-
-
-def ordered(graph: nx.DiGraph) -> list[str]:
-    """Every unit, depth first from the top-level assemblies, children by serial number."""
-    from genealogy.renderers.text import tops
-
-    return list(_spanning(graph, tops(graph)))
+GRID = 4
+"""Leaf children from which on they are drawn as a grid in a box."""
+LINK, INVISIBLE, INTO_GRID = "link", "invisible", "into grid"
+"""Edge kinds: a link of the data; an edge that only places boxes; the arrow from a unit into
+the box of its grid of leaves (standing for one link to each)."""
 
 
 def _spanning(graph: nx.DiGraph, starts: list[str]) -> dict[str, str | None]:
@@ -79,7 +76,7 @@ def _children(parent_of: dict[str, str | None]) -> dict[str, list[str]]:
 
 def columns(leaves: int) -> int:
     """Columns of a grid of leaves: about twice as many rows as columns (boxes are wide)."""
-    return max(1, math.ceil(math.sqrt(leaves / 2)))
+    return max(1, round(math.sqrt(leaves / 2)))
 
 
 def row_width(children: int) -> int:
@@ -88,35 +85,57 @@ def row_width(children: int) -> int:
     return max(ROW, math.ceil(math.sqrt(children) / 2))
 
 
-def edges(graph: nx.DiGraph, order: list[str]) -> Iterator[tuple[str, str, str]]:
-    """(parent, child, attributes) to write: every link of `graph`, then the invisible edges
-    that fold wide rows. `order` is `ordered(graph)`."""
+@dataclass
+class Plan:
+    """What `dot.source` writes: units in order, links, and the grids of leaves."""
+
+    order: list[str]
+    edges: list[tuple[str, str, str]] = field(default_factory=list)
+    """(parent, child, kind): every link of the graph not inside a grid, one arrow into each
+    grid, then the invisible edges that fold rows."""
+    grids: dict[str, list[str]] = field(default_factory=dict)
+    """A unit -> its leaf children, drawn as a grid in a box one arrow points into."""
+
+
+def plan(graph: nx.DiGraph) -> Plan:
     from genealogy.renderers.text import tops
 
     parent_of = _spanning(graph, tops(graph))
     children = _children(parent_of)
-    for node in order:
-        for child in sorted(graph.successors(node)):
-            yield node, child, ""
-    bottom = _bottoms(order, children, graph)
-    for node in order:
+    drawn = Plan(list(parent_of))
+    for node in drawn.order:
         kids = children.get(node, [])
-        if not kids:
+        if len(kids) >= GRID and all(not children.get(kid) for kid in kids):
+            drawn.grids[node] = kids
+    in_grid = {kid: parent for parent, kids in drawn.grids.items() for kid in kids}
+    for node in drawn.order:
+        for child in sorted(graph.successors(node)):
+            if in_grid.get(child) != node:
+                drawn.edges.append((node, child, LINK))
+    bottom = _bottoms(drawn.order, children, drawn.grids)
+    for node, kids in drawn.grids.items():
+        width = columns(len(kids))
+        first = kids[:width]
+        entry = first[len(first) // 2]
+        drawn.edges.append((node, entry, INTO_GRID))
+        drawn.edges.extend((node, kid, INVISIBLE) for kid in first if kid != entry)
+        drawn.edges.extend(
+            (kids[index - width], kids[index], INVISIBLE) for index in range(width, len(kids))
+        )
+    for node in drawn.order:
+        kids = children.get(node, [])
+        if node in drawn.grids or len(kids) <= ROW:
             continue
-        if all(not children.get(kid) for kid in kids):
-            width = columns(len(kids))
-            below = kids  # a leaf's lowest box is itself
-        elif len(kids) > ROW:
-            width = row_width(len(kids))
-            below = [bottom[kid] for kid in kids]
-        else:
-            continue
-        for index in range(width, len(kids)):
-            yield below[index - width], kids[index], INVISIBLE
+        width = row_width(len(kids))
+        drawn.edges.extend(
+            (bottom[kids[index - width]], kids[index], INVISIBLE)
+            for index in range(width, len(kids))
+        )
+    return drawn
 
 
 def _bottoms(
-    order: list[str], children: dict[str, list[str]], graph: nx.DiGraph
+    order: list[str], children: dict[str, list[str]], grids: dict[str, list[str]]
 ) -> dict[str, str]:
     """Each unit -> the lowest box of its folded subtree, where the next row hangs from.
 
@@ -128,10 +147,9 @@ def _bottoms(
         if not kids:
             height[node], bottom[node] = 1, node
             continue
-        if all(not children.get(kid) for kid in kids):
-            width = columns(len(kids))
-            height[node] = 1 + math.ceil(len(kids) / width)
-            bottom[node] = kids[(math.ceil(len(kids) / width) - 1) * width]
+        if node in grids:
+            rows = math.ceil(len(kids) / columns(len(kids)))
+            height[node], bottom[node] = 1 + rows, kids[(rows - 1) * columns(len(kids))]
             continue
         width = row_width(len(kids)) if len(kids) > ROW else len(kids)
         tallest, lowest = 0, node
