@@ -471,7 +471,7 @@ def crawl_of(*records: Record) -> CrawlResult:
 LEGEND_NODES = 7
 """The legend's boxes, one per outcome class, drawn in every SVG."""
 SVG = "{http://www.w3.org/2000/svg}"
-_GENERATED_ID = re.compile(r"u\d+|legend_[a-z_]+|cluster_legend|genealogy|u\d+->u\d+")
+_GENERATED_ID = re.compile(r"u\d+|legend_[a-z_]+|cluster_legend|cluster_u\d+|genealogy|u\d+->u\d+")
 
 
 @dataclass
@@ -584,6 +584,13 @@ def dot_structure(source: str) -> tuple[ET.Element | None, dict[str, ET.Element]
     assert lines[-2:] == ["\t}", "}"]
     title = graph_line["title"]
     return (None if title is None else _label_xml(title)), labels, edges
+
+
+def arrows(graph: nx.DiGraph) -> int:
+    """How many arrows the drawing of `graph` has: one per link, but a grid of leaves in its
+    box has one arrow from their parent for all of them (`renderers.layout`)."""
+    grids = layout.plan(graph).grids
+    return graph.number_of_edges() - sum(map(len, grids.values())) + len(grids)
 
 
 def bold_text(label: ET.Element) -> str:
