@@ -49,6 +49,7 @@ _HOMES = {
     "StartNotFound": "genealogy.errors",
     "StartUnreachable": "genealogy.errors",
     "OutputError": "genealogy.errors",
+    "DiagramTooLarge": "genealogy.errors",
     "UnknownSerial": "genealogy.queries",
     "UnknownFormat": "genealogy.formats",
 }
@@ -57,6 +58,7 @@ __all__ = [
     "FORMATS",
     "Audit",
     "AuthError",
+    "DiagramTooLarge",
     "Finding",
     "Forbidden",
     "Format",
@@ -120,6 +122,7 @@ if TYPE_CHECKING:
     )
     from genealogy.errors import (
         AuthError,
+        DiagramTooLarge,
         Forbidden,
         GenealogyError,
         KeyRejected,

@@ -36,6 +36,7 @@ PNG_MAX_PX = 32767
 MERMAID_LIMIT = 50_000
 """Mermaid's default `maxTextSize`: a longer source renders as an error message."""
 
+
 @dataclass(frozen=True)
 class Readability:
     """A drawing's size in points and its text's height on the judging screen."""
