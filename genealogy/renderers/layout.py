@@ -1,20 +1,23 @@
-"""Where the boxes go: a top-down drawing that starts at the top-level assembly, wrapped so a
+"""Where the boxes go: a top-down drawing that starts at the top-level assembly, folded so a
 wide assembly does not become one long row (or, left to right, one tall column).
 
 Graphviz's `dot` puts every child of a unit on the rank below it, side by side: 16 modules of
-a pack make a row 16 boxes wide, 64 cells of a rack a row of 64. Two rules fold such rows,
-with invisible edges that only move boxes (every link of the data is still drawn, once):
+a pack make a row 16 boxes wide, 64 cells of a rack a row of 64 (left to right, as this was
+drawn before, a 200-unit assembly was a PNG of 1,656 × 12,381 px). Two rules fold such rows,
+with invisible edges that only move boxes:
 
-- **Leaves in a grid.** The children of a unit that are all leaves (cells, group nodes) are
-  put in `columns` columns under it, each column chained top to bottom.
+- **Leaves in a grid.** `GRID` or more children of a unit that are all leaves (cells, group
+  nodes) are drawn in a dashed box under it, in `columns(n)` columns, each column chained top
+  to bottom; one arrow from the unit into the box stands for the link to each of them (an
+  arrow per leaf would need a lane between the boxes for each).
 - **Subtrees in rows.** A unit with more than `ROW` children, some of them subassemblies,
   puts them in rows of `row_width(n)`; each child of a later row hangs, invisibly, below the
   lowest box of the child above it, so the columns stack instead of stretching sideways.
 
-The 7,122-unit pack, grouped, is 58 boxes; in one row it was 7,954 pt wide, folded it is
-about 1,760 × 1,120 pt. Which units are whose children follows a spanning tree of the graph
-(`ordered`: depth first from the top-level assemblies, children by serial number, like the
-text tree); a link that closes a cycle or comes from a second parent is drawn as it is.
+The 7,122-unit pack, grouped, is 58 boxes: in one row 7,954 pt wide, folded about 1,740 ×
+1,010 pt. Which unit is whose child in the drawing follows a spanning tree of the graph
+(depth first from the top-level assemblies, children by serial number, like the text tree);
+a link that closes a cycle or comes from a second parent is drawn as an arrow of its own.
 """
 
 from __future__ import annotations
