@@ -16,6 +16,10 @@ children) with one parent, the same part number, revision and outcome class are 
 there are at least `MIN_MEMBERS` of them and the graph has more than `GROUP_ABOVE` units.
 Never grouped: failed, errored and missing units (what a reader looks for), the start unit,
 and a unit two parents list (inconsistent data, drawn as it is).
+
+The text tree and the HTML page are not grouped: the text tree is one line per unit to read,
+grep and diff (`--depth` and the filters narrow it), and the page already reads at any size,
+opening a few levels and counting the failed and missing units under a collapsed row.
 """
 
 from __future__ import annotations
