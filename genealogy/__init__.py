@@ -57,6 +57,7 @@ _HOMES = {
     "StartNotFound": "genealogy.errors",
     "StartUnreachable": "genealogy.errors",
     "OutputError": "genealogy.errors",
+    "DiagramTooLarge": "genealogy.errors",
     "UnknownSerial": "genealogy.queries",
     "UnknownFormat": "genealogy.formats",
 }
@@ -66,6 +67,7 @@ __all__ = [
     "Audit",
     "AuthError",
     "Baseline",
+    "DiagramTooLarge",
     "Diff",
     "Difference",
     "Finding",
@@ -135,6 +137,7 @@ if TYPE_CHECKING:
     )
     from genealogy.errors import (
         AuthError,
+        DiagramTooLarge,
         Forbidden,
         GenealogyError,
         KeyRejected,

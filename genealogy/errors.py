@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     OUTPUT_FAILED = 10  # the output could not be written (Graphviz missing, path not writable)
     DIFFERENCES = 11  # `diff --exit-code` found differences from the reference
     WRONG_BASE_URL = 12  # the base URL answers, but not as the TofuPilot API does
+    DIAGRAM_TOO_LARGE = 13  # a diagram would be unreadable (or over Mermaid's limit): not written
     HANGUP = 129  # SIGHUP (the terminal closed); as Ctrl-C
     INTERRUPTED = 130  # Ctrl-C; what was crawled so far was still written
     TERMINATED = 143  # SIGTERM (a cancelled CI job, `timeout`); as Ctrl-C
@@ -78,6 +79,13 @@ class WrongBaseUrl(StartUnreachable):
 
 class OutputError(GenealogyError):
     exit_code = ExitCode.OUTPUT_FAILED
+
+
+class DiagramTooLarge(GenealogyError):
+    """A diagram whose text would be too small to read, or a Mermaid source over Mermaid's
+    size limit: refused before anything is written (`force=True` draws it anyway)."""
+
+    exit_code = ExitCode.DIAGRAM_TOO_LARGE
 
 
 KEY_HINT = "set TOFUPILOT_API_KEY or pass the key"

@@ -19,9 +19,11 @@ from genealogy import __version__
 from genealogy.cli import signals
 from genealogy.cli.params import (
     CrawlArgs,
+    DiagramArgs,
     TreeArgs,
     ViewArgs,
     crawl_arguments,
+    diagram_arguments,
     output_option,
     report_format_option,
     tree_arguments,
@@ -29,6 +31,7 @@ from genealogy.cli.params import (
 )
 from genealogy.errors import (
     AuthError,
+    DiagramTooLarge,
     ExitCode,
     GenealogyError,
     OutputError,
@@ -55,6 +58,11 @@ HINTS: tuple[tuple[type[GenealogyError], str], ...] = (
     (StartUnreachable, "Check --base-url (or TOFUPILOT_URL) and the network, or try again."),
     (StartNotFound, "A serial number that starts with '-' goes after '--'."),
     (OutputError, "Choose another -o path, or another --format."),
+    (
+        DiagramTooLarge,
+        "The HTML view (-o FILE.html) reads at any size; grouping of identical units is on "
+        "unless --no-group; --depth N draws fewer levels; --force writes it anyway.",
+    ),
 )
 """What the user can do, in command-line words, after the library's own message."""
 
@@ -129,6 +137,8 @@ Exit codes:
  10  the output could not be written (Graphviz missing, path not writable)
  11  diff --exit-code: the unit differs from its reference
  12  the base URL is not the TofuPilot API (an HTML page, or no route for units)
+ 13  the diagram would be unreadable, or over Mermaid's 50,000 characters: not written
+     (the HTML view reads at any size; --depth, grouping, or --force)
 130  interrupted by Ctrl-C (what was crawled is still written and marked interrupted)
 129  ended by SIGHUP, 143 by SIGTERM (likewise)
 
@@ -153,9 +163,19 @@ def _setup_logging(verbosity: int, debug: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     plain = verbosity == 0 and not debug  # warnings as sentences; details name their source
     pattern = "genealogy: %(message)s" if plain else "%(levelname)s %(name)s: %(message)s"
-    handler.setFormatter(logging.Formatter(pattern))
+    handler.setFormatter(_PlainWarnings(pattern))
     log.handlers[:] = [handler]
     log.setLevel(level)
+
+
+class _PlainWarnings(logging.Formatter):
+    """Warnings and errors as sentences (`genealogy: ...`) at every verbosity; the details
+    that -v and --debug add name their level and source."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.levelno >= logging.WARNING:
+            return f"genealogy: {record.getMessage()}"
+        return super().format(record)
 
 
 def _crawl(crawl: CrawlArgs, *later: str) -> tuple[CrawlResult, nx.DiGraph]:
@@ -302,11 +322,24 @@ _FORMAT_HELP = "\b\nThe file's extension picks the format, or --format does:\n" 
     help="Output format  [default: from the file extension; text on stdout]",
 )
 @tree_arguments
+@diagram_arguments
 @reports_errors
 def export_command(
-    crawl: CrawlArgs, view: ViewArgs, output: str, fmt: str | None, tree: TreeArgs
+    crawl: CrawlArgs,
+    view: ViewArgs,
+    output: str,
+    fmt: str | None,
+    tree: TreeArgs,
+    diagram: DiagramArgs,
 ) -> None:
-    """Crawl the assembly around SERIAL and write it in any format."""
+    """Crawl the assembly around SERIAL and write it in any format.
+
+    Diagrams (DOT, SVG, PNG, PDF, Mermaid) are drawn top down from the top-level assembly;
+    in assemblies of more than 100 units, identical sibling leaves are one box (--no-group:
+    every unit). A diagram whose text would be unreadable, or a Mermaid source over 50,000
+    characters, is not written (exit code 13; --force writes it). --depth applies to every
+    format.
+    """
     chosen = FORMATS[format_for(output, fmt) or _unknown_extension(output)]
     if chosen.binary and output == "-" and sys.stdout.isatty():
         raise click.UsageError(f"{chosen.name.upper()} is binary: write it to a file with -o.")
@@ -321,6 +354,7 @@ def export_command(
         extra["audit"] = _audit_of(graph, shown)
     from genealogy.renderers import render
 
+    extra.update(group=diagram.group, force=diagram.force)
     rendered = render(shown, chosen.name, _render_options(output, tree, **extra))
     _write(rendered, output, is_json=chosen.name == "json")
     wrote = None if output == "-" else f"{output} ({chosen.name})"
