@@ -182,7 +182,9 @@ def operation(name: str, graph: nx.DiGraph) -> Callable[[], Any]:
         "trace": lambda: (lambda found: (found, format_trace(found, verbose=True)))(
             trace(graph, start, problems=True)
         ),
-        "audit": lambda: (lambda report: (report, format_audit(report)))(audit(graph)),
+        "audit": lambda: (
+            lambda report: (report, format_audit(report, verbose=True, timeline=True))
+        )(audit(graph)),
         "summary": lambda: (lambda result: (result, format_summary(result)))(summarise(graph)),
         "filter": lambda: filter_graph(graph, outcomes=["fail"]),
         "html": lambda: genealogy.render(graph, "html"),  # runs the audit, as the CLI does

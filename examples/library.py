@@ -18,6 +18,7 @@ def main() -> None:
         os.environ["TOFUPILOT_URL"] = server.url
         os.environ["TOFUPILOT_API_KEY"] = server.api_key
         graph = genealogy.crawl("cell-21700-c-0142")  # serials match in any case
+        compared = genealogy.diff("ESS-R48-0007", golden=True)  # built like its golden sample?
 
     print(f"{graph.number_of_nodes()} units around {graph.graph['start']}")
 
@@ -32,6 +33,12 @@ def main() -> None:
     print(f"{len(report.findings)} findings, {len(errors)} errors:")
     for finding in errors:
         print(f"  {finding.code}: {finding.message}")
+
+    # Built like the reference? What differs, and where
+    print(f"Differences from {compared.reference.serial_number}: {len(compared.differences)}")
+    for difference in compared.differences:
+        where = " > ".join(str(part) for part in difference.path)
+        print(f"  {difference.kind} {difference.part_number} at {where}: {difference.serials}")
 
     # Job 1: diagrams and data files
     with tempfile.TemporaryDirectory() as folder:

@@ -5,8 +5,9 @@
 
 `crawl` / `acrawl` fetch from the API (key and base URL from `TOFUPILOT_API_KEY` and
 `TOFUPILOT_URL` unless given); `from_records` builds the same graph from records in memory;
-`trace`, `trace_many`, `audit` and `summary` ask it questions; `render`, `write` and `load`
-turn it into files and back. Every error is a `GenealogyError`. Names are imported on first use, so
+`trace`, `trace_many`, `audit` and `summary` ask it questions; `diff` compares a unit with its
+golden sample (`compare` two graphs you already have); `render`, `write` and `load` turn it
+into files and back. Every error is a `GenealogyError`. Names are imported on first use, so
 `import genealogy` costs almost nothing.
 """
 
@@ -32,6 +33,12 @@ _HOMES = {
     "where_used": "genealogy.recall",
     "awhere_used": "genealogy.recall",
     "WhereUsed": "genealogy.queries.where_used",
+    "diff": "genealogy.golden",
+    "adiff": "genealogy.golden",
+    "compare": "genealogy.queries.diff",
+    "Diff": "genealogy.queries.diff",
+    "Difference": "genealogy.queries.diff",
+    "NoGoldenSample": "genealogy.errors",
     "local_server": "genealogy.api",
     "FORMATS": "genealogy.formats",
     "Format": "genealogy.formats",
@@ -39,6 +46,7 @@ _HOMES = {
     "Status": "genealogy.nodes",
     "Audit": "genealogy.queries",
     "Finding": "genealogy.queries",
+    "Baseline": "genealogy.queries",
     "Summary": "genealogy.queries",
     "Trace": "genealogy.queries",
     "Traces": "genealogy.queries",
@@ -51,6 +59,7 @@ _HOMES = {
     "StartNotFound": "genealogy.errors",
     "StartUnreachable": "genealogy.errors",
     "OutputError": "genealogy.errors",
+    "DiagramTooLarge": "genealogy.errors",
     "UnknownSerial": "genealogy.queries",
     "UnknownFormat": "genealogy.formats",
 }
@@ -59,12 +68,17 @@ __all__ = [
     "FORMATS",
     "Audit",
     "AuthError",
+    "Baseline",
+    "DiagramTooLarge",
+    "Diff",
+    "Difference",
     "Finding",
     "Forbidden",
     "Format",
     "GenealogyError",
     "KeyRejected",
     "MissingApiKey",
+    "NoGoldenSample",
     "NodeAttrs",
     "OutputError",
     "StartNotFound",
@@ -79,10 +93,13 @@ __all__ = [
     "WhereUsed",
     "__version__",
     "acrawl",
+    "adiff",
     "audit",
     "awhere_used",
+    "compare",
     "crawl",
     "demo_records",
+    "diff",
     "from_records",
     "load",
     "local_server",
@@ -125,17 +142,21 @@ if TYPE_CHECKING:
     )
     from genealogy.errors import (
         AuthError,
+        DiagramTooLarge,
         Forbidden,
         GenealogyError,
         KeyRejected,
         MissingApiKey,
+        NoGoldenSample,
         OutputError,
         StartNotFound,
         StartUnreachable,
         UsageError,
     )
     from genealogy.formats import FORMATS, Format, UnknownFormat
+    from genealogy.golden import adiff, diff
     from genealogy.nodes import NodeAttrs, Status
-    from genealogy.queries import Audit, Finding, Summary, Trace, Traces, UnknownSerial
+    from genealogy.queries import Audit, Baseline, Finding, Summary, Trace, Traces, UnknownSerial
+    from genealogy.queries.diff import Diff, Difference, compare
     from genealogy.queries.where_used import WhereUsed
     from genealogy.recall import awhere_used, where_used

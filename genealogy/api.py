@@ -222,8 +222,11 @@ def summary(graph: nx.DiGraph) -> Summary:
 
 def render(graph: nx.DiGraph, fmt: str = "text", **options: Any) -> str | bytes:
     """The graph in format `fmt` (`genealogy.formats.FORMATS`: text, json, dot, svg, png,
-    pdf, mermaid, graphml, csv, html). Options: `charset` ("unicode" or "ascii"), `depth`,
-    `color`, and for html `audit` (default: `audit(graph)`)."""
+    pdf, mermaid, graphml, csv, html). Options: `charset` ("unicode" or "ascii"), `depth`
+    (levels below the top-level assemblies, every format), `color`, for html `audit`
+    (default: `audit(graph)`), and for diagrams `group` (default True: identical sibling
+    leaves as one box, above 100 units) and `force` (default False: an unreadable drawing,
+    or a Mermaid source over 50,000 characters, raises `DiagramTooLarge`)."""
     from genealogy.renderers import RenderOptions
     from genealogy.renderers import render as render_format
 

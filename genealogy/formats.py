@@ -29,6 +29,9 @@ class Format:
     extensions: tuple[str, ...]
     binary: bool
     needs_graphviz: bool
+    diagram: bool
+    """Drawn as boxes and arrows: identical sibling leaves are grouped (`genealogy.grouping`)
+    and the size limit applies; data formats keep every unit."""
     module: str
     """The module holding `render_<name>`."""
     summary: str
@@ -47,6 +50,7 @@ def _format(name: str, extensions: str, module: str, summary: str, **flags: Any)
         tuple(extensions.split()),
         flags.get("binary", False),
         flags.get("graphviz", False),
+        flags.get("diagram", flags.get("graphviz", False)),
         f"genealogy.renderers.{module}",
         summary,
     )
@@ -57,11 +61,17 @@ FORMATS: dict[str, Format] = {
     for f in (
         _format("text", ".txt", "text", "an indented tree (the default on stdout)"),
         _format("json", ".json", "json", "networkx node-link data, loads back into an equal graph"),
-        _format("dot", ".dot .gv", "dot", "Graphviz source"),
+        _format("dot", ".dot .gv", "dot", "Graphviz source", diagram=True),
         _format("svg", ".svg", "svg", "drawn by Graphviz", graphviz=True),
         _format("png", ".png", "svg", "drawn by Graphviz", graphviz=True, binary=True),
         _format("pdf", ".pdf", "svg", "drawn by Graphviz", graphviz=True, binary=True),
-        _format("mermaid", ".mmd .mermaid", "mermaid", "renders in GitHub and GitLab markdown"),
+        _format(
+            "mermaid",
+            ".mmd .mermaid",
+            "mermaid",
+            "renders in GitHub and GitLab markdown",
+            diagram=True,
+        ),
         _format("graphml", ".graphml", "graphml", "opens in Gephi, yEd, Cytoscape"),
         _format("csv", ".csv", "csv", "one row per unit"),
         _format(

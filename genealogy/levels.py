@@ -174,5 +174,8 @@ async def add_histories(listing: ListSource, states: list[UnitState]) -> None:
             continue
         if isinstance(answer, History):
             state.attrs.update(history_attributes(answer.runs))
+            # every unit with a known history has the key: with no runs listed, the creating
+            # run (if the record names one) is still the latest known
+            state.attrs.setdefault("latest_outcome", state.attrs.get("run_outcome"))
         else:
             state.attrs["history_error"] = f"run history not fetched: {answer.reason}"

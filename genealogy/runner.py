@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from genealogy.config import DEFAULT_BASE_URL
 from genealogy.crawler import Crawler, CrawlResult, Direction, Limits
-from genealogy.errors import StartUnreachable
+from genealogy.errors import StartNotFound, StartUnreachable, WrongBaseUrl
 from genealogy.levels import LevelCrawler, add_histories
 from genealogy.loop import run_sync
 from genealogy.nodes import Status
@@ -20,6 +20,7 @@ from genealogy.sources import Counters, UnitSource
 from genealogy.sources.cache import CachedSource, CacheUnavailable, UnitCache
 from genealogy.sources.http import HttpSettings, HttpSource
 from genealogy.sources.listing import ListEndpointsMissing, ListSource
+from genealogy.sources.probe import advice, misdirection
 
 Via = Literal["auto", "list", "get"]
 
@@ -60,6 +61,7 @@ class CrawlOptions:
 class Sources:
     units: UnitSource  # one unit per request
     listing: ListSource  # many units, or their run histories, per request
+    http: HttpSource | None = None  # the network behind both; None offline
 
 
 @contextlib.asynccontextmanager
@@ -81,7 +83,7 @@ async def open_sources(options: CrawlOptions, counters: Counters) -> AsyncIterat
         if options.cache_path is None:
             if http is None:
                 raise ValueError("offline crawling needs a cache_path")
-            yield Sources(http, ListSource(http, options.base_url, counters=counters))
+            yield Sources(http, ListSource(http, options.base_url, counters=counters), http)
             return
         try:
             cache = stack.enter_context(UnitCache(options.cache_path))
@@ -89,7 +91,7 @@ async def open_sources(options: CrawlOptions, counters: Counters) -> AsyncIterat
             if http is None:
                 raise StartUnreachable(f"{exc}; an offline crawl has nothing to read.") from exc
             log.warning("%s: continuing without the cache", exc)
-            yield Sources(http, ListSource(http, options.base_url, counters=counters))
+            yield Sources(http, ListSource(http, options.base_url, counters=counters), http)
             return
         freshness: dict[str, Any] = {
             "max_age": options.max_age,
@@ -99,6 +101,7 @@ async def open_sources(options: CrawlOptions, counters: Counters) -> AsyncIterat
         yield Sources(
             CachedSource(cache, options.base_url, http, **freshness),
             ListSource(http, options.base_url, cache=cache, **freshness),
+            http,
         )
 
 
@@ -116,40 +119,66 @@ async def crawl_async(
     counters = counters or Counters()
     started = started if started is not None else []
     async with open_sources(options, counters) as sources:
-        if options.via != "get":
-            levels = LevelCrawler(
-                sources.listing,
-                history=options.history,
-                direction=options.direction,
-                limits=options.limits,
-                counters=counters,
-                on_progress=on_progress,
-            )
-            started.append(levels)
-            try:
-                return await levels.crawl_many(starts)
-            except ListEndpointsMissing as missing:
-                if options.via == "list":
-                    raise StartUnreachable(
-                        f"The server has no list endpoints ({missing}): crawl one unit per "
-                        "request instead."
-                    ) from missing
-                log.warning("no list endpoint to use (%s): fetching one unit per request", missing)
-        crawler = Crawler(
-            sources.units,
+        try:
+            return await _crawl_from(sources, starts, options, counters, on_progress, started)
+        except (StartNotFound, StartUnreachable) as error:
+            if sources.http is None or isinstance(error, WrongBaseUrl):
+                raise
+            why = await misdirection(sources.http, options.base_url, starts[0])
+            if why is None:
+                raise
+            raise WrongBaseUrl(
+                f"The server at {options.base_url} is not the TofuPilot API: {why}. "
+                f"{starts[0]!r} was never looked up; {advice(options.base_url)}."
+            ) from error
+
+
+async def _crawl_from(
+    sources: Sources,
+    starts: tuple[str, ...],
+    options: CrawlOptions,
+    counters: Counters,
+    on_progress: Callable[[], None] | None,
+    started: list[Crawler],
+) -> CrawlResult:
+    """The crawl itself: by level through the list endpoints, or one unit per request."""
+    fallback: ListEndpointsMissing | None = None
+    if options.via != "get":
+        levels = LevelCrawler(
+            sources.listing,
+            history=options.history,
             direction=options.direction,
             limits=options.limits,
-            concurrency=options.concurrency,
             counters=counters,
             on_progress=on_progress,
-            keep_units=options.keep_units,
         )
-        started.append(crawler)
-        result = await crawler.crawl_many(starts)
-        if options.history and options.via == "get":
-            fetched = [state for state in result.units.values() if state.status is Status.OK]
-            await add_histories(sources.listing, fetched)
-        return result
+        started.append(levels)
+        try:
+            return await levels.crawl_many(starts)
+        except ListEndpointsMissing as missing:
+            if options.via == "list":
+                raise StartUnreachable(
+                    f"The server has no list endpoints ({missing}): crawl one unit per "
+                    "request instead."
+                ) from missing
+            fallback = missing
+    crawler = Crawler(
+        sources.units,
+        direction=options.direction,
+        limits=options.limits,
+        concurrency=options.concurrency,
+        counters=counters,
+        on_progress=on_progress,
+        keep_units=options.keep_units,
+    )
+    started.append(crawler)
+    result = await crawler.crawl_many(starts)
+    if fallback is not None:  # said once the start unit was found: a wrong address says more
+        log.warning("no list endpoint to use (%s): fetched one unit per request", fallback)
+    if options.history and options.via == "get":
+        fetched = [state for state in result.units.values() if state.status is Status.OK]
+        await add_histories(sources.listing, fetched)
+    return result
 
 
 def run_crawl(

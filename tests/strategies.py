@@ -26,6 +26,8 @@ from genealogy.crawler import CrawlResult, Direction, Limits, UnitState
 from genealogy.models import UnitRef
 from genealogy.nodes import OUTCOMES, Status
 from genealogy.records import escaped_keys, read_unit
+from genealogy.renderers import layout
+from genealogy.renderers.dot import GRID_STYLE
 from genealogy.sources import Counters
 from genealogy.text import printable
 
@@ -469,7 +471,7 @@ def crawl_of(*records: Record) -> CrawlResult:
 LEGEND_NODES = 7
 """The legend's boxes, one per outcome class, drawn in every SVG."""
 SVG = "{http://www.w3.org/2000/svg}"
-_GENERATED_ID = re.compile(r"u\d+|legend_[a-z_]+|cluster_legend|genealogy|u\d+->u\d+")
+_GENERATED_ID = re.compile(r"u\d+|legend_[a-z_]+|cluster_legend|cluster_u\d+|genealogy|u\d+->u\d+")
 
 
 @dataclass
@@ -530,12 +532,16 @@ def strict_json(text: str) -> Any:
 
 
 _GRAPH_LINE = re.compile(
-    r"\tgraph \[fontname=Helvetica label=(?:Assembly|<(?P<title>.*)>) labelloc=t rankdir=LR\]"
+    r"\tgraph \[fontname=Helvetica label=(?:Assembly|<(?P<title>.*)>) labelloc=t "
+    + re.escape(layout.GRAPH)
+    + r"\]"
 )
 _NODE_LINE = re.compile(
-    r'\t(?P<id>u\d+) \[label=<(?P<label>.*)>(?: [a-z]+=(?:"[^"<>\\]*"|[\w.,#]+))*\]'
+    r'\t\t?(?P<id>u\d+) \[label=<(?P<label>.*)>(?: [a-z]+=(?:"[^"<>\\]*"|[\w.,#]+))*\]'
 )
-_EDGE_LINE = re.compile(r"\tu\d+ -> u\d+")
+_EDGE_LINE = re.compile(r"\tu\d+ -> u\d+(?P<kind> \[style=invis\]| \[lhead=cluster_u\d+\])?")
+_GRID_LINES = {"\t}", f"\t\t{GRID_STYLE}"}
+_GRID_START = re.compile(r"\tsubgraph cluster_u\d+ \{")
 _LABEL_TAGS = {"label", "B", "I", "BR", "FONT"}
 
 
@@ -548,7 +554,8 @@ def _label_xml(label: str) -> ET.Element:
 
 
 def dot_structure(source: str) -> tuple[ET.Element | None, dict[str, ET.Element], int]:
-    """Check `source` is our skeleton, and return the title, each node's label, the edge count.
+    """Check `source` is our skeleton, and return the title, each node's label, the number of
+    arrows drawn (links, and one into each grid of leaves; not the invisible layout edges).
 
     Every line must be one we write: data can only sit inside an HTML-like label, and every
     label must be well-formed markup using only our tags (`B`, `I`, `BR`, `FONT`).
@@ -567,13 +574,23 @@ def dot_structure(source: str) -> tuple[ET.Element | None, dict[str, ET.Element]
     for line in lines[4:legend]:
         if node := _NODE_LINE.fullmatch(line):
             labels[node["id"]] = _label_xml(node["label"])
+        elif line in _GRID_LINES or _GRID_START.fullmatch(line):
+            continue
         else:
-            assert _EDGE_LINE.fullmatch(line), line
-            edges += 1
+            edge = _EDGE_LINE.fullmatch(line)
+            assert edge, line
+            edges += edge["kind"] != " [style=invis]"
     assert len(lines) - legend == 2 * LEGEND_NODES + 1 + 2  # the fixed legend, closing braces
     assert lines[-2:] == ["\t}", "}"]
     title = graph_line["title"]
     return (None if title is None else _label_xml(title)), labels, edges
+
+
+def arrows(graph: nx.DiGraph) -> int:
+    """How many arrows the drawing of `graph` has: one per link, but a grid of leaves in its
+    box has one arrow from their parent for all of them (`renderers.layout`)."""
+    grids = layout.plan(graph).grids
+    return graph.number_of_edges() - sum(map(len, grids.values())) + len(grids)
 
 
 def bold_text(label: ET.Element) -> str:

@@ -302,20 +302,69 @@ def test_to_dict_is_plain_json(plant_graph: nx.DiGraph) -> None:
     assert data["timeline"][-1]["duration_s"] == 300.0
 
 
-def test_format_text_lists_findings_and_the_timeline(plant_graph: nx.DiGraph) -> None:
+def test_format_text_groups_findings_by_code_with_counts_worst_first(
+    plant_graph: nx.DiGraph,
+) -> None:
     report = audit(plant_graph)
+    text = format_audit(report)
+    lines = text.splitlines()
+    assert lines[0] == "16 findings: 6 error, 9 warning, 1 info"
+    headers = [line.split() for line in lines[1:] if line and not line.startswith(" ")]
+    assert headers == [
+        ["error", "cycle", "×1"],
+        ["error", "self-parent", "×1"],
+        ["error", "dangling-reference", "×1"],
+        ["error", "failed-run-installed", "×3"],
+        ["warning", "inconsistent-link", "×4"],
+        ["warning", "fetch-error", "×1"],
+        ["warning", "child-after-parent-assembly", "×2"],
+        ["warning", "mixed-revisions", "×2"],
+        ["info", "no-run", "×1"],
+    ]
+    # the counts line up in one column, whatever the length of the code
+    assert len({line.index("×") for line in lines[1:] if line and not line.startswith(" ")}) == 1
+    # each message under its code's header, in report order
+    cycle = lines.index("error    cycle                        ×1")
+    assert lines[cycle + 1] == "  assembly cycle: X1 contains X2 contains X3 contains X1"
+    assert lines[-1] == "  N1 has no run: it was never tested"
+    assert [line.strip() for line in lines if line.startswith("  ")] == [
+        f.message for f in report.findings
+    ]
+    assert "Timeline" not in text  # the timeline only on request
+    with_timeline = format_audit(report, timeline=True)
+    assert with_timeline.startswith(text + "\n\nTimeline (14 units)\n")
+    assert with_timeline.splitlines()[-1].split()[:2] == ["2026-01-11T12:00:00+00:00", "C2"]
+
+
+def test_a_large_group_shows_a_few_findings_and_counts_the_rest() -> None:
+    """40 failed cells under one module: one header with the count, five findings, one line
+    for the rest; -v (verbose) lists all 40; a group of six is shown whole."""
+    cells = [f"CELL-{i:03}" for i in range(40)]
+    records = [
+        unit("MOD", children=cells),
+        *(unit(cell, parent="MOD", outcome="FAIL") for cell in cells),
+    ]
+    report = audit(genealogy.from_records(records, "MOD"))
     lines = format_audit(report).splitlines()
-    assert lines[0] == "16 findings (6 error, 9 warning, 1 info)"
-    assert "  error   cycle: assembly cycle: X1 contains X2 contains X3 contains X1" in lines
-    assert "  info    no-run: N1 has no run: it was never tested" in lines
-    assert "Timeline (14 units)" in lines
-    assert lines[-1].split()[:2] == ["2026-01-11T12:00:00+00:00", "C2"]
-    assert format_audit(report, timeline=False).count("\n") == 16
-    assert format_audit(report, findings=False).startswith("Timeline (14 units)\n")
+    assert lines[:3] == ["40 findings: 40 error", "", "error    failed-run-installed  ×40"]
+    assert lines[3:8] == [
+        f"  {cell}'s run ended FAIL, yet it is installed in MOD" for cell in cells[:5]
+    ]
+    assert lines[8:] == ["  … and 35 more (-v lists every one)"]
+    verbose = format_audit(report, verbose=True).splitlines()
+    assert len(verbose) == 3 + 40
+    assert verbose[-1] == "  CELL-039's run ended FAIL, yet it is installed in MOD"
+    six = [unit("MOD", children=cells[:6]), *records[1:7]]
+    assert len(format_audit(audit(genealogy.from_records(six, "MOD"))).splitlines()) == 3 + 6
+
+
+def test_format_text_says_so_when_there_is_no_finding() -> None:
+    report = audit(genealogy.from_records([unit("A")], "A"))
+    assert format_audit(report) == "No findings"
 
 
 def test_format_text_makes_data_printable() -> None:
-    text = format_audit(audit(grown(RECORDS, "EV-TOP")))
+    text = format_audit(audit(grown(RECORDS, "EV-TOP")), timeline=True)
     assert "\x1b" not in text and "\u202e" not in text
     assert "EVIL\\x1b[2J\\x0aX" in text
     assert "B\\u202e" in text
@@ -382,8 +431,8 @@ def test_timeline_columns_line_up_with_wide_and_combining_characters() -> None:
         unit("電池-0001", parent="TOP", part="セル"),
         unit("Cafe\u0301-1", parent="TOP", part="P-2"),
     ]
-    text = format_audit(audit(genealogy.from_records(records, "TOP")), findings=False)
-    lines = text.splitlines()[1:]
+    text = format_audit(audit(genealogy.from_records(records, "TOP")), timeline=True)
+    lines = text.split("Timeline (3 units)\n")[1].splitlines()
     columns = {line.index("Functional test") for line in lines[1:]}
     assert len(columns) > 1  # by characters the rows differ...
     wide = {"電", "池", "セ", "ル"}

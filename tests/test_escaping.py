@@ -12,7 +12,7 @@ import pytest
 from genealogy.errors import OutputError
 from genealogy.graph import build_graph
 from genealogy.output import encode
-from genealogy.renderers import dot, render, svg
+from genealogy.renderers import RenderOptions, dot, render, svg
 from genealogy.renderers import json as json_render
 from genealogy.text import printable, shown
 from tests.records import ref, unit
@@ -62,7 +62,9 @@ def _hostile_family(serial: str) -> nx.DiGraph:
 
 
 def _svg(graph: nx.DiGraph) -> str:
-    drawn = render(graph, "svg")
+    """Drawn even when too wide to read (a 500-character serial number is): escaping is
+    tested here, the size limit in tests/test_diagrams.py."""
+    drawn = render(graph, "svg", RenderOptions(force=True))
     assert isinstance(drawn, str)
     return drawn
 

@@ -267,3 +267,17 @@ def test_history_with_no_runs_keeps_the_outcome_known_otherwise(make_server: Mak
     graph = listed(server, "A", via="get")
     assert graph.nodes["A"]["run_count"] == 0
     assert genealogy.summary(graph).by_outcome == {"FAIL": 1}
+
+
+@pytest.mark.parametrize("via", ["get", "auto"])
+def test_a_unit_without_runs_says_so_in_every_history_key(
+    make_server: MakeServer, via: str
+) -> None:
+    data = demo_data()
+    server = make_server(data.units, runs=data.runs)
+    graph = crawl(server, DEMO_START, via=via, history=True)
+    fetched = [attrs for _, attrs in graph.nodes(data=True) if attrs["status"] == "ok"]
+    untested = [attrs for attrs in fetched if not attrs["runs"]]
+    assert untested, "the demo holds units that were never tested"
+    for attrs in untested:
+        assert attrs["run_count"] == 0 and attrs["latest_outcome"] is None, attrs

@@ -4,11 +4,7 @@ Commands import the library when they run, never at start-up: `genealogy --help`
 for aiohttp, pydantic and networkx (0.9 s on the 2-core machine when it did).
 """
 
-from genealogy.cli import (  # registers `demo`, `serve`, `trace` and `where-used`
-    local,
-    trace,
-    where_used,
-)
+from genealogy.cli import audit, diff, local, trace, where_used  # register their commands
 from genealogy.cli.commands import main
 
-__all__ = ["local", "main", "trace", "where_used"]
+__all__ = ["audit", "diff", "local", "main", "trace", "where_used"]

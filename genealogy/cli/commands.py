@@ -19,9 +19,11 @@ from genealogy import __version__
 from genealogy.cli import signals
 from genealogy.cli.params import (
     CrawlArgs,
+    DiagramArgs,
     TreeArgs,
     ViewArgs,
     crawl_arguments,
+    diagram_arguments,
     output_option,
     report_format_option,
     tree_arguments,
@@ -29,11 +31,13 @@ from genealogy.cli.params import (
 )
 from genealogy.errors import (
     AuthError,
+    DiagramTooLarge,
     ExitCode,
     GenealogyError,
     OutputError,
     StartNotFound,
     StartUnreachable,
+    WrongBaseUrl,
 )
 from genealogy.formats import EXTENSIONS, FORMATS, format_for, help_table
 from genealogy.redact import redact, secret_forms
@@ -50,9 +54,15 @@ log = logging.getLogger("genealogy")
 
 HINTS: tuple[tuple[type[GenealogyError], str], ...] = (
     (AuthError, "Set TOFUPILOT_API_KEY or pass --api-key."),
+    (WrongBaseUrl, "Set --base-url (or TOFUPILOT_URL) to the TofuPilot API's address."),
     (StartUnreachable, "Check --base-url (or TOFUPILOT_URL) and the network, or try again."),
     (StartNotFound, "A serial number that starts with '-' goes after '--'."),
     (OutputError, "Choose another -o path, or another --format."),
+    (
+        DiagramTooLarge,
+        "The HTML view (-o FILE.html) reads at any size; grouping of identical units is on "
+        "unless --no-group; --depth N draws fewer levels; --force writes it anyway.",
+    ),
 )
 """What the user can do, in command-line words, after the library's own message."""
 
@@ -118,13 +128,18 @@ Exit codes:
   1  internal error (a bug: please report it)
   2  bad command-line usage
   3  output written, but some units could not be fetched (or were not found, with --strict)
-  4  the start serial number was not found (trace: one of those given; the rest is written)
+  4  the start serial number was not found (diff: nor the reference, nor a golden sample;
+     trace: one of those given, the rest is traced and written)
   5  no usable API key (set TOFUPILOT_API_KEY or pass --api-key)
   6  the API rejected the key (401)
   7  the key may not read units (403)
   8  the start unit could not be fetched (network, server errors, offline cache miss)
   9  audit findings matched --fail-on
  10  the output could not be written (Graphviz missing, path not writable)
+ 11  diff --exit-code: the unit differs from its reference
+ 12  the base URL is not the TofuPilot API (an HTML page, or no route for units)
+ 13  the diagram would be unreadable, or over Mermaid's 50,000 characters: not written
+     (the HTML view reads at any size; --depth, grouping, or --force)
 130  interrupted by Ctrl-C (what was crawled is still written and marked interrupted)
 129  ended by SIGHUP, 143 by SIGTERM (likewise)
 
@@ -149,9 +164,19 @@ def _setup_logging(verbosity: int, debug: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     plain = verbosity == 0 and not debug  # warnings as sentences; details name their source
     pattern = "genealogy: %(message)s" if plain else "%(levelname)s %(name)s: %(message)s"
-    handler.setFormatter(logging.Formatter(pattern))
+    handler.setFormatter(_PlainWarnings(pattern))
     log.handlers[:] = [handler]
     log.setLevel(level)
+
+
+class _PlainWarnings(logging.Formatter):
+    """Warnings and errors as sentences (`genealogy: ...`) at every verbosity; the details
+    that -v and --debug add name their level and source."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.levelno >= logging.WARNING:
+            return f"genealogy: {record.getMessage()}"
+        return super().format(record)
 
 
 def _crawl(crawl: CrawlArgs, *later: str) -> tuple[CrawlResult, nx.DiGraph]:
@@ -302,11 +327,24 @@ _FORMAT_HELP = "\b\nThe file's extension picks the format, or --format does:\n" 
     help="Output format  [default: from the file extension; text on stdout]",
 )
 @tree_arguments
+@diagram_arguments
 @reports_errors
 def export_command(
-    crawl: CrawlArgs, view: ViewArgs, output: str, fmt: str | None, tree: TreeArgs
+    crawl: CrawlArgs,
+    view: ViewArgs,
+    output: str,
+    fmt: str | None,
+    tree: TreeArgs,
+    diagram: DiagramArgs,
 ) -> None:
-    """Crawl the assembly around SERIAL and write it in any format."""
+    """Crawl the assembly around SERIAL and write it in any format.
+
+    Diagrams (DOT, SVG, PNG, PDF, Mermaid) are drawn top down from the top-level assembly;
+    in assemblies of more than 100 units, identical sibling leaves are one box (--no-group:
+    every unit). A diagram whose text would be unreadable, or a Mermaid source over 50,000
+    characters, is not written (exit code 13; --force writes it). --depth applies to every
+    format.
+    """
     chosen = FORMATS[format_for(output, fmt) or _unknown_extension(output)]
     if chosen.binary and output == "-" and sys.stdout.isatty():
         raise click.UsageError(f"{chosen.name.upper()} is binary: write it to a file with -o.")
@@ -321,6 +359,7 @@ def export_command(
         extra["audit"] = _audit_of(graph, shown)
     from genealogy.renderers import render
 
+    extra.update(group=diagram.group, force=diagram.force)
     rendered = render(shown, chosen.name, _render_options(output, tree, **extra))
     _write(rendered, output, is_json=chosen.name == "json")
     wrote = None if output == "-" else f"{output} ({chosen.name})"
@@ -360,58 +399,6 @@ def tree_command(crawl: CrawlArgs, view: ViewArgs, output: str, tree: TreeArgs) 
     shown = _filtered(graph, view, crawl, keep=(result.start,))
     _write(render(shown, "text", _render_options(output, tree)), output)
     _finish(result, graph, crawl)
-
-
-def _fail_on_selectors(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
-    from genealogy.queries import validate_selectors
-
-    try:
-        return validate_selectors(item for item in value.split(",") if item.strip())
-    except ValueError as error:
-        raise click.BadParameter(str(error)) from error
-
-
-@main.command("audit")
-@crawl_arguments
-@view_arguments
-@output_option
-@report_format_option
-@click.option(
-    "--fail-on",
-    "fail_on",
-    callback=_fail_on_selectors,
-    default="",
-    metavar="CODE,...",
-    help="Exit with code 9 when a finding matches: finding codes, a severity (error, warning, "
-    "info: that severe or worse), or 'any'.",
-)
-@reports_errors
-def audit_command(
-    crawl: CrawlArgs, view: ViewArgs, output: str, fmt: str, fail_on: tuple[str, ...]
-) -> None:
-    """The build history of the assembly around SERIAL, and its traceability findings.
-
-    \b
-    Timeline: when each unit was created, by which run and procedure, at which station or by
-    whom, with outcome and duration. Findings, each with a stable code:
-      error    cycle, self-parent, dangling-reference, failed-run-installed
-      warning  inconsistent-link, fetch-error, child-after-parent-assembly, mixed-revisions,
-               serial-mismatch
-      info     repaired-record, no-run, unexplored
-    """
-    from genealogy.queries import format_audit, matches, summarise
-
-    result, graph = _crawl(crawl)
-    shown = _filtered(graph, view, crawl)
-    report = _audit_of(graph, shown)
-    if fmt == "json":
-        summary = summarise(shown, len(report.findings))
-        _write(_json({"summary": summary.to_dict(), **report.to_dict()}), output, is_json=True)
-    else:
-        _write(_lines(format_audit(report)), output)
-    failing = [finding for finding in report.findings if fail_on and matches(finding, fail_on)]
-    why = f"{len(failing)} findings match --fail-on {','.join(fail_on)}" if failing else None
-    _finish(result, graph, crawl, findings=len(report.findings), failing=why)
 
 
 @main.command("summary")

@@ -80,7 +80,7 @@ def demo(out_dir: Path, start: str | None) -> None:
     outputs["trace.txt"] = lambda: _lines(
         format_trace(trace_query(graph, result.start, problems=True))
     )
-    outputs["audit.txt"] = lambda: _lines(format_audit(report))
+    outputs["audit.txt"] = lambda: _lines(format_audit(report, timeline=True))
     outputs["audit.json"] = lambda: _json({"summary": summary.to_dict(), **report.to_dict()})
     click.echo(f"Wrote to {out_dir}/:")
     for name, content in outputs.items():

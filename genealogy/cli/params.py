@@ -410,15 +410,17 @@ view_arguments = grouped(
             callback=_outcomes,
             help="Only units with this outcome (their latest, when the run history is known), "
             "and the assemblies above them: pass, fail, error, timeout, aborted, unknown, "
-            "not_found, unexplored, not_fetched. Repeat or comma-separate: any of them.",
+            "not_found, unexplored, not_fetched, in any case. Repeat or comma-separate: any of "
+            "them (OR). With --part: units matching both (AND). Nothing matched: said on stderr.",
         ),
         click.option(
             "--part",
             "parts",
             multiple=True,
             callback=_split,
-            help="Only units of this part number (any case), and the assemblies above them. "
-            "Repeat or comma-separate: any of them. With --outcome: units matching both.",
+            help="Only units of this part number, in any case, and the assemblies above them. "
+            "Repeat or comma-separate: any of them (OR). With --outcome: units matching both "
+            "(AND).",
         ),
     ],
 )
@@ -453,7 +455,8 @@ tree_arguments = grouped(
         click.option(
             "--depth",
             type=click.IntRange(min=0),
-            help="Show at most N levels below the top-level assemblies.",
+            help="Show at most N levels below the top-level assemblies (0: only them), in "
+            "every format.",
         ),
         click.option(
             "--color",
@@ -461,6 +464,34 @@ tree_arguments = grouped(
             default="auto",
             show_default=True,
             help="Colour by outcome; auto: on a terminal, unless NO_COLOR is set.",
+        ),
+    ],
+)
+
+@dataclass(frozen=True)
+class DiagramArgs:
+    """How a diagram (DOT, SVG, PNG, PDF, Mermaid) is drawn; data formats ignore these."""
+
+    group: bool
+    force: bool
+
+
+diagram_arguments = grouped(
+    "diagram",
+    lambda no_group, force: DiagramArgs(group=not no_group, force=force),
+    [
+        click.option(
+            "--no-group",
+            is_flag=True,
+            help="Diagrams: draw every unit. By default, in assemblies of more than 100 units, "
+            "3 or more identical sibling leaves (same part, revision and outcome; not failed, "
+            "errored, missing or the start unit) are one box: '×444 CELL-18650 rev B PASS'.",
+        ),
+        click.option(
+            "--force",
+            is_flag=True,
+            help="Diagrams: write it even when its text would be unreadable, or a Mermaid "
+            "source is over Mermaid's 50,000 characters (otherwise exit code 13).",
         ),
     ],
 )

@@ -7,7 +7,8 @@ for humans; nothing here prints or parses command lines.
   top-level assemblies, the structural problems on them, and (asked for) the problems inside
   those assemblies (`genealogy.queries.trace`, text in `genealogy.queries.trace_text`).
 - `audit(graph)`: a creation timeline and traceability findings with stable codes
-  (`genealogy.queries.audit`, whose docstring tabulates the codes).
+  (`genealogy.queries.audit`, whose docstring tabulates the codes); `Audit.grouped()` and
+  `Audit.without(codes)`; `Baseline` of accepted findings (`genealogy.queries.baseline`).
 - `summarise(graph)`: counts, depth, fan-out, crawl stats (`genealogy.queries.summary`).
 - `filter_graph(graph, outcomes=..., parts=...)`: the matching units and the paths above them
   (`genealogy.queries.filters`).
@@ -15,18 +16,21 @@ for humans; nothing here prints or parses command lines.
 
 from __future__ import annotations
 
+from genealogy.finding_codes import CODES, SEVERITIES
 from genealogy.queries.audit import (
-    CODES,
     SELECTORS,
-    SEVERITIES,
     Audit,
     Finding,
+    FindingGroup,
+    FindingKey,
     TimelineEntry,
     audit,
     matches,
+    validate_codes,
     validate_selectors,
 )
-from genealogy.queries.audit import format_text as format_audit
+from genealogy.queries.audit_text import format_text as format_audit
+from genealogy.queries.baseline import Baseline, BaselineError
 from genealogy.queries.filters import filter_graph
 from genealogy.queries.summary import Summary, summarise
 from genealogy.queries.summary import format_text as format_summary
@@ -49,7 +53,11 @@ __all__ = [
     "SELECTORS",
     "SEVERITIES",
     "Audit",
+    "Baseline",
+    "BaselineError",
     "Finding",
+    "FindingGroup",
+    "FindingKey",
     "Flag",
     "Problem",
     "Problems",
@@ -69,5 +77,6 @@ __all__ = [
     "summarise",
     "trace",
     "trace_many",
+    "validate_codes",
     "validate_selectors",
 ]

@@ -1,7 +1,10 @@
 """Traceability audit of a crawled assembly: a timeline and a list of findings.
 
 Every finding has a stable `code`, a `severity` and the `serials` it is about, in the order
-the table gives. Each distinct problem is reported exactly once.
+the table gives. Each distinct problem is reported exactly once. The codes, their severities
+and one line on each live in `genealogy.finding_codes` (light enough for `--help`); the text
+report is `genealogy.queries.audit_text`, the baseline of accepted findings
+`genealogy.queries.baseline`.
 
 | code                          | severity | serials                                      |
 |-------------------------------|----------|----------------------------------------------|
@@ -65,9 +68,12 @@ The run history checks read node attribute `runs` (`genealogy.nodes.RunRecord` d
 first) and `latest_outcome`; units without `runs` are not checked by them. Dates in their
 messages are the day a run started (else ended), as its timestamp gives it.
 
-Findings are ordered by severity, then code (the table's order), then serials.
-`matches(finding, selectors)` implements `--fail-on`: a selector is a code, `any`, or a
-severity meaning "at least as severe" (`warning` matches warnings and errors).
+Findings are ordered by severity, then code (the table's order), then serials;
+`Audit.grouped()` gives them by code in that order. `Audit.without(codes)` implements
+`--ignore`, setting findings aside (`ignored`) rather than dropping them, so a report can count
+them and JSON still holds them. `matches(finding, selectors)` implements `--fail-on`: a
+selector is a code, `any`, or a severity meaning "at least as severe" (`warning` matches
+warnings and errors).
 """
 
 from __future__ import annotations
@@ -75,37 +81,17 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Iterable, Iterator, KeysView, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import networkx as nx
 
+from genealogy.finding_codes import CODES as CODES
+from genealogy.finding_codes import SEVERITIES as SEVERITIES
+from genealogy.finding_codes import Severity as Severity
 from genealogy.nodes import BAD_OUTCOMES, FAILED_OUTCOMES, outcome
-from genealogy.text import ljust, shown, width
-
-Severity = Literal["error", "warning", "info"]
-SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
-"""Most severe first."""
-
-CODES: dict[str, Severity] = {
-    "cycle": "error",
-    "self-parent": "error",
-    "dangling-reference": "error",
-    "failed-run-installed": "error",
-    "latest-run-failed": "error",
-    "inconsistent-link": "warning",
-    "fetch-error": "warning",
-    "child-after-parent-assembly": "warning",
-    "mixed-revisions": "warning",
-    "serial-mismatch": "warning",
-    "passed-then-failed": "warning",
-    "repaired-record": "info",
-    "reworked": "info",
-    "no-run": "info",
-    "unexplored": "info",
-}
-"""Every finding code and its severity, in report order."""
+from genealogy.text import shown
 
 SELECTORS = ("any", *SEVERITIES, *CODES)
 """What `--fail-on` accepts."""
@@ -118,12 +104,22 @@ REWORK_DATES = 3
 """FAIL runs whose dates a `reworked` message gives; the rest are counted."""
 
 
+FindingKey = tuple[str, tuple[str, ...]]
+"""A finding's identity across crawls: its code and its serials, sorted, each once."""
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     code: str
     severity: Severity
     serials: tuple[str, ...]
     message: str  # one line of raw data text: pass it through `genealogy.text.shown` to show it
+
+    @property
+    def key(self) -> FindingKey:
+        """What a baseline remembers: not the message (dates and counts in it change as runs
+        are added) nor the order of the serials or of the findings."""
+        return self.code, tuple(sorted(set(self.serials)))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -132,6 +128,15 @@ class Finding:
             "serials": list(self.serials),
             "message": self.message,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class FindingGroup:
+    """The findings of one code, in report order."""
+
+    code: str
+    severity: Severity
+    findings: tuple[Finding, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,24 +169,62 @@ class TimelineEntry:
 
 @dataclass(frozen=True, slots=True)
 class Audit:
+    """The timeline and the findings that count. Findings set aside stay at hand, so that a
+    report can say how many there were and JSON can still hold every one: `ignored` (their
+    code was ignored: `without`) and `accepted` (a baseline holds them), with `fixed`, the
+    baseline's entries that no longer occur (`genealogy.queries.baseline.Baseline.compare`)."""
+
     timeline: tuple[TimelineEntry, ...]
     findings: tuple[Finding, ...]
+    ignored: tuple[Finding, ...] = ()
+    accepted: tuple[Finding, ...] = ()
+    fixed: tuple[FindingKey, ...] = ()
 
     def count(self, severity: Severity) -> int:
         return sum(1 for finding in self.findings if finding.severity == severity)
 
+    def grouped(self) -> tuple[FindingGroup, ...]:
+        """The findings by code, most severe first, then in the order of `CODES`."""
+        by_code: dict[str, list[Finding]] = {}
+        for finding in sorted(self.findings, key=_rank):
+            by_code.setdefault(finding.code, []).append(finding)
+        return tuple(
+            FindingGroup(code, findings[0].severity, tuple(findings))
+            for code, findings in by_code.items()
+        )
+
+    def without(self, codes: Iterable[str]) -> Audit:
+        """The findings of these codes set aside as `ignored` (`ValueError` for a code that
+        does not exist, naming those that do)."""
+        unwanted = set(validate_codes(codes))
+        return replace(
+            self,
+            findings=tuple(f for f in self.findings if f.code not in unwanted),
+            ignored=(*self.ignored, *(f for f in self.findings if f.code in unwanted)),
+        )
+
     def restricted_to(self, serials: Iterable[str]) -> Audit:
         """The timeline of these units and the findings that involve at least one of them."""
         wanted = set(serials)
-        return Audit(
-            tuple(entry for entry in self.timeline if entry.serial in wanted),
-            tuple(finding for finding in self.findings if wanted & set(finding.serials)),
+
+        def involved(findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
+            return tuple(finding for finding in findings if wanted & set(finding.serials))
+
+        return replace(
+            self,
+            timeline=tuple(entry for entry in self.timeline if entry.serial in wanted),
+            findings=involved(self.findings),
+            ignored=involved(self.ignored),
+            accepted=involved(self.accepted),
         )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "counts": {severity: self.count(severity) for severity in SEVERITIES},
             "findings": [finding.to_dict() for finding in self.findings],
+            "ignored": [finding.to_dict() for finding in self.ignored],
+            "accepted": [finding.to_dict() for finding in self.accepted],
+            "fixed": [{"code": code, "serials": list(serials)} for code, serials in self.fixed],
             "timeline": [entry.to_dict() for entry in self.timeline],
         }
 
@@ -192,23 +235,36 @@ def audit(graph: nx.DiGraph) -> Audit:
     findings = {
         (finding.code, finding.serials): finding for check in _CHECKS for finding in check(view)
     }
-    order = {code: index for index, code in enumerate(CODES)}
-    ranked = sorted(
-        findings.values(),
-        key=lambda f: (SEVERITIES.index(f.severity), order[f.code], f.serials),
-    )
-    return Audit(_timeline(view), tuple(ranked))
+    return Audit(_timeline(view), tuple(sorted(findings.values(), key=_rank)))
+
+
+_ORDER = {code: index for index, code in enumerate(CODES)}
+
+
+def _rank(finding: Finding) -> tuple[int, int, tuple[str, ...]]:
+    """Report order: by severity, then code (the table's order), then serials."""
+    order = _ORDER.get(finding.code, len(_ORDER))
+    return SEVERITIES.index(finding.severity), order, finding.serials
+
+
+def validate_codes(codes: Iterable[str]) -> tuple[str, ...]:
+    """The finding codes, normalised; `ValueError` naming the valid ones for anything else."""
+    return _normalised(codes, CODES, "finding code", f"use one of {', '.join(CODES)}")
 
 
 def validate_selectors(selectors: Iterable[str]) -> tuple[str, ...]:
     """The selectors, normalised; `ValueError` naming the valid ones for anything else."""
-    normal = tuple(selector.strip().lower() for selector in selectors)
-    for selector in normal:
-        if selector not in SELECTORS:
-            raise ValueError(
-                f"unknown finding selector {shown(selector)!r}: use any, a severity "
-                f"({', '.join(SEVERITIES)}) or a finding code ({', '.join(CODES)})"
-            )
+    valid = f"use any, a severity ({', '.join(SEVERITIES)}) or a finding code ({', '.join(CODES)})"
+    return _normalised(selectors, SELECTORS, "finding selector", valid)
+
+
+def _normalised(
+    items: Iterable[str], known: Iterable[str], what: str, valid: str
+) -> tuple[str, ...]:
+    normal = tuple(item.strip().lower() for item in items)
+    for item in normal:
+        if item not in known:
+            raise ValueError(f"unknown {what} {shown(item)!r}: {valid}")
     return normal
 
 
@@ -760,55 +816,3 @@ def _timeline(view: _View) -> tuple[TimelineEntry, ...]:
     never = datetime.max.replace(tzinfo=UTC)
     entries.sort(key=lambda e: (_moment(e.created_at) or never, e.serial))
     return tuple(entries)
-
-
-# -- text ---------------------------------------------------------------------------------------
-
-
-def format_text(result: Audit, *, timeline: bool = True, findings: bool = True) -> str:
-    """The findings (one line each) and the timeline as an aligned table."""
-    parts = []
-    if findings:
-        counts = ", ".join(f"{result.count(s)} {s}" for s in SEVERITIES)
-        lines = [f"{len(result.findings)} findings ({counts})"]
-        lines.extend(f"  {f.severity:<7} {f.code}: {shown(f.message)}" for f in result.findings)
-        parts.append("\n".join(lines))
-    if timeline:
-        parts.append(_timeline_text(result.timeline))
-    return "\n\n".join(parts)
-
-
-def _timeline_text(entries: tuple[TimelineEntry, ...]) -> str:
-    header = ("created", "serial", "part", "run", "procedure", "by", "outcome", "seconds")
-    rows = [header]
-    for e in entries:
-        part = shown(e.part_number) + (f" rev {shown(e.revision)}" if e.revision else "")
-        seconds = "" if e.duration_s is None else f"{e.duration_s:g}"
-        rows.append(
-            (
-                shown(e.created_at),
-                shown(e.serial),
-                part,
-                shown(e.run_id),
-                shown(e.procedure),
-                shown(e.made_by),
-                shown(e.outcome) if e.run_id else "no run",
-                seconds,
-            )
-        )
-    widths = [max(_columns(row[i]) for row in rows) for i in range(len(header))]
-    lines = [
-        "  ".join(_pad(cell, w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
-    return f"Timeline ({len(entries)} units)\n" + "\n".join(lines)
-
-
-def _columns(text: str) -> int:
-    """`genealogy.text.width`, without looking up each character of plain ASCII text (every
-    ASCII character `shown` leaves takes one column): 100,000 rows in a fraction of the time."""
-    return len(text) if text.isascii() else width(text)
-
-
-def _pad(text: str, columns: int) -> str:
-    return text.ljust(columns) if text.isascii() else ljust(text, columns)

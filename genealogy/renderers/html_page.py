@@ -63,8 +63,10 @@ FIELDS = (
     "parent_serial",
     "run_count",
     "latest_outcome",
+    "diff",
 )
-"""Node attributes the page shows, copied when present (not None)."""
+"""Node attributes the page shows, copied when present (not None); `diff` only on a tree
+`genealogy diff` marked: how the unit differs from the reference."""
 
 RUN_FIELDS = ("id", "outcome", "procedure", "started_at", "ended_at", "duration_s")
 """What the page shows of each run of a unit's history."""
@@ -114,7 +116,7 @@ def page_data(graph: nx.DiGraph, report: Audit | None = None) -> dict[str, Any]:
     ]
     meta = graph.graph
     start = meta.get("start")
-    return {
+    page: dict[str, Any] = {
         "start": index.get(start) if isinstance(start, str) else None,
         "roots": roots,
         "units": units,
@@ -128,6 +130,10 @@ def page_data(graph: nx.DiGraph, report: Audit | None = None) -> dict[str, Any]:
             "max_units": meta.get("max_units"),
         },  # not the crawl's timings: the same data gives the same page
     }
+    reference = meta.get("diff_reference")
+    if isinstance(reference, str):  # `genealogy diff`: findings are the differences from it
+        page["reference"] = shown(reference)
+    return page
 
 
 def placement(

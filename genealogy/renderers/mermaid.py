@@ -12,7 +12,8 @@ Line breaks in a label are `<br>`, the only markup written.
 
 Texts are clipped (a serial number to 200 characters, other fields to 100, a reason to 60) so
 that one hostile record cannot blow up the diagram; Mermaid refuses to render a diagram of
-more than `maxTextSize` characters (50 000 by default, which a few hundred units reach).
+more than `maxTextSize` characters (50 000 by default, which a few hundred units reach), so a
+longer source raises `DiagramTooLarge` before anything is written (`renderers.size`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from typing import Any
 
 import networkx as nx
 
+from genealogy.grouping import GROUP, HIDDEN, group_title
 from genealogy.nodes import CLASSES, NOT_FETCHED, Status, outcome_class, state_text
 from genealogy.renderers import RenderOptions
 from genealogy.renderers.palette import LOOKS
+from genealogy.renderers.size import check_mermaid
 from genealogy.text import clip, shown
 
 SAFE = frozenset(string.ascii_letters + string.digits + " -_.,/()")
@@ -36,7 +39,11 @@ REASON_LIMIT = 60
 
 
 def render_mermaid(graph: nx.DiGraph, options: RenderOptions | None = None) -> str:
-    return build(graph)
+    """The flowchart; over Mermaid's size limit `DiagramTooLarge`, unless `options.force`."""
+    source = build(graph)
+    if not (options and options.force):
+        check_mermaid(source)
+    return source
 
 
 def build(graph: nx.DiGraph, direction: str = "TD") -> str:
@@ -78,6 +85,11 @@ def escape(value: object, limit: int = TEXT_LIMIT) -> str:
 
 def label(serial: str, attrs: dict[str, Any]) -> str:
     sep = f" {escape(DOT)} "
+    group = attrs.get(GROUP)
+    if group:  # `×444 CELL-18650 rev B PASS`, then the part name
+        title = [escape(group_title(group["count"], attrs), SERIAL_LIMIT)]
+        name = [escape(attrs["part_name"])] if attrs.get("part_name") else []
+        return "<br>".join(title + name)
     lines = [escape(serial, SERIAL_LIMIT)]
     part = sep.join(escape(v) for v in (attrs.get("part_number"), attrs.get("part_name")) if v)
     if part:
@@ -87,6 +99,8 @@ def label(serial: str, attrs: dict[str, Any]) -> str:
         details.append(f"rev {escape(attrs['revision'])}")
     details.append(escape(outcome_text(attrs)))
     lines.append(sep.join(details))
+    if attrs.get(HIDDEN):
+        lines.append(escape(f"{attrs[HIDDEN]:,} more below (--depth)"))
     return "<br>".join(lines)
 
 

@@ -36,14 +36,14 @@ from dataclasses import dataclass
 from datetime import UTC
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import pydantic
 
 from genealogy import __version__
 from genealogy.config import DEFAULT_BASE_URL
-from genealogy.errors import KEY_HINT, Forbidden, KeyRejected, MissingApiKey
+from genealogy.errors import KEY_HINT, AuthError, Forbidden, KeyRejected, MissingApiKey
 from genealogy.models import ApiError, Unit
 from genealogy.records import UnreadableRecord, read_unit
 from genealogy.redact import redact, secret_forms
@@ -249,6 +249,15 @@ class _BodyTooLarge(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class RawAnswer:
+    """An answer as it came: see `HttpSource.answer_once`."""
+
+    status: int
+    content_type: str  # lower case, without parameters; "" when absent
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class _Answer:
     """A final answer: not retried, not an authentication error, not a redirect."""
 
@@ -376,13 +385,22 @@ class HttpSource:
             return NotFound(self._redact(outcome.reason))
         return outcome
 
-    async def get_json(self, path: str, params: Sequence[tuple[str, str]] = ()) -> JsonOutcome:
+    async def get_json(
+        self,
+        path: str,
+        params: Sequence[tuple[str, str]] = (),
+        fast: type[pydantic.BaseModel] | None = None,
+    ) -> JsonOutcome:
         """GET `path` (percent-encoded, from `/`, below the base URL) with the query `params`
         (repeated keys stay repeated; see `query_string`), and decode the JSON answer.
 
         Retries, pacing, limits, the deadline and redaction are those of `get`; 401 and 403
         raise `KeyRejected` and `Forbidden` as there. Any other answer than 200 with JSON is
         `JsonFailed`, with the status (if an answer came) and the error body's `code`.
+
+        With `fast`, a body that model validates whole is returned as that model, parsed and
+        checked in one pass (pydantic's JSON reader: about half the time of decoding, then
+        validating item by item); any other body is decoded as usual, to be read leniently.
         """
         try:
             url = endpoint_url(self.settings.base_url, path, params)
@@ -405,6 +423,11 @@ class HttpSource:
             return JsonFailed(self._redact(f"HTTP {answer.status}{detail}"), answer.status, code)
         if not answer.body.strip():
             return JsonFailed("answered 200 with an empty body", 200)
+        if fast is not None and b"\\u" not in answer.body:  # escapes may hide lone surrogates
+            try:
+                return JsonFetched(fast.model_validate_json(answer.body))
+            except pydantic.ValidationError:
+                pass  # below: decoded, then read leniently item by item
         try:
             data = json.loads(answer.body)
             if b"\\u" in answer.body:  # only escapes can smuggle in lone surrogates
@@ -412,6 +435,20 @@ class HttpSource:
         except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             return JsonFailed(self._not_json(answer.headers), 200)
         return JsonFetched(data)
+
+    async def answer_once(self, url: str) -> RawAnswer | None:
+        """One GET of `url`, not retried: its status, content type and body, or None when no
+        final answer came (network, timeout, redirect, an error worth a retry). For probing
+        what a server is, after it has answered before."""
+        try:
+            request = self._client.build_request("GET", url)
+            answer = await self._attempt(request, _Subject(urlsplit(url).path))
+        except (_Retryable, AuthError, httpx.InvalidURL, ValueError, TypeError):
+            return None  # a 401 or 403 was reported where it first came
+        if isinstance(answer, JsonFailed):
+            return None
+        kind = answer.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        return RawAnswer(answer.status, kind, answer.body)
 
     def _unit_outcome(self, answer: _Answer | JsonFailed) -> FetchOutcome:
         if isinstance(answer, JsonFailed):

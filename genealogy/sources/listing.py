@@ -131,7 +131,9 @@ class ListSource:
         for chunk, (items, failure) in zip(split.chunks, pages, strict=True):
             found: dict[str, ListOutcome] = {}
             for raw in items:
-                read = read_listed(raw)
+                read = (raw.serial_number, Listed(raw)) if isinstance(raw, ListedUnit) else (
+                    read_listed(raw)
+                )
                 if read is not None:
                     found.setdefault(fold(read[0]), read[1])
             for serial in chunk:
@@ -221,7 +223,7 @@ class ListSource:
             runs: dict[str, list[RunDigest]] = {fold(serial): [] for serial in chunk}
             for raw in items:
                 try:
-                    run = RunDigest.model_validate(raw)
+                    run = raw if isinstance(raw, RunDigest) else RunDigest.model_validate(raw)
                 except pydantic.ValidationError:
                     continue  # a run without a readable id, outcome or unit tells nothing
                 runs.setdefault(fold(run.unit.serial_number), []).append(run)
@@ -275,7 +277,9 @@ class ListSource:
         self, http: HttpSource, path: str, chunk: list[str], params: list[tuple[str, str]]
     ) -> tuple[list[Any], JsonFailed | None]:
         """Every item of every page for one chunk, and why the paging stopped short (or None)."""
-        return await every_page(http, path, [*params, *(("serial_numbers", s) for s in chunk)])
+        fast = UnitsPage if path == UNITS_PATH else RunsPage
+        query = [*params, *(("serial_numbers", s) for s in chunk)]
+        return await every_page(http, path, query, fast)
 
     @property
     def without_histories(self) -> bool:
@@ -310,16 +314,36 @@ class ListSource:
         self.cache = None
 
 
+class UnitsPage(pydantic.BaseModel):
+    """A page of `GET /v2/units` whose every item reads as a `ListedUnit` as it stands."""
+
+    data: list[ListedUnit]
+    meta: PageMeta
+
+
+class RunsPage(pydantic.BaseModel):
+    """A page of `GET /v2/runs` whose every item reads as a `RunDigest`."""
+
+    data: list[RunDigest]
+    meta: PageMeta
+
+
 async def every_page(
-    http: HttpSource, path: str, query: list[tuple[str, str]]
+    http: HttpSource,
+    path: str,
+    query: list[tuple[str, str]],
+    fast: type[UnitsPage | RunsPage] | None = None,
 ) -> tuple[list[Any], JsonFailed | None]:
     """Every item of every page of `path?query`, following `next_cursor` while `has_more`,
-    and why the paging stopped short (None when it did not)."""
+    and why the paging stopped short (None when it did not).
+
+    Items are the decoded JSON values; with `fast`, those of a page that model reads whole are
+    its items instead (`ListedUnit`s or `RunDigest`s), read in one pass: the common case."""
     items: list[Any] = []
     cursor: int | None = None
     for _ in range(MAX_PAGES):
         answer = await http.get_json(
-            path, query if cursor is None else [*query, ("cursor", str(cursor))]
+            path, query if cursor is None else [*query, ("cursor", str(cursor))], fast
         )
         if isinstance(answer, JsonFailed):
             return items, answer
@@ -336,6 +360,8 @@ async def every_page(
 
 
 def _page(data: Any) -> tuple[list[Any] | None, PageMeta | None]:
+    if isinstance(data, UnitsPage | RunsPage):  # read whole, in one pass
+        return list(data.data), data.meta
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         return None, None
     try:

@@ -96,6 +96,12 @@
     const serial = el("span", "serial");
     row.append(serial);
     if (unit.start) row.append(el("span", "start-mark", "start"));
+    if (unit.diff) { // `genealogy diff`: this unit differs from the reference
+      li.classList.add("differs");
+      const mark = el("span", "diff-mark", "\u2260");
+      mark.title = "Differs from the reference: " + unit.diff;
+      row.append(mark);
+    }
     const part = el("span", "part");
     row.append(part);
     if (unit.revision) {
@@ -368,6 +374,7 @@
       list.append(term, description);
     };
     add("Serial number", unit.serial || EMPTY_SERIAL, "serial");
+    if (unit.diff) add("Differs from " + (data.reference || "the reference"), unit.diff, "diff");
     if (unit.reported_serial) add("Record says", unit.reported_serial, "reported_serial");
     if (unit.warnings) add("Repaired fields", unit.warnings.join("; "), "warnings");
     add("Part number", unit.part_number, "part_number");
@@ -675,8 +682,13 @@
       const plural = s !== "info" && bySeverity[s] !== 1 ? "s" : "";
       return bySeverity[s] + " " + s + plural;
     });
-    if (counted.length) byId("findings-title").textContent = "Audit findings (" + counted.join(", ") + ")";
-    if (!findings.length) list.append(el("li", "hint", "No findings: every check passed."));
+    if (data.reference) { // `genealogy diff`: the differences are the findings
+      byId("findings-title").textContent = "Differences from " + data.reference + " (" + findings.length + ")";
+      if (!findings.length) list.append(el("li", "hint", "No differences: built like the reference."));
+    } else {
+      if (counted.length) byId("findings-title").textContent = "Audit findings (" + counted.join(", ") + ")";
+      if (!findings.length) list.append(el("li", "hint", "No findings: every check passed."));
+    }
     let listed = 0;
     const more = el("button", "more-findings");
     more.type = "button";
