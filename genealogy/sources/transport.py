@@ -62,7 +62,10 @@ class RequestNotSendable(httpx.TransportError):
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
     def __init__(
-        self, connections: int, tls: ssl.SSLContext, max_body_bytes: int | None = None
+        self,
+        connections: int,
+        tls: ssl.SSLContext | bool,
+        max_body_bytes: int | None = None,
     ) -> None:
         self._connections = connections
         self._tls = tls
