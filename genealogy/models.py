@@ -322,8 +322,8 @@ class _Digest(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
-class _Named(_Digest):
-    name: Annotated[str | None, Lenient] = None
+class _Name(_Digest):
+    name: str | None = None
 
 
 class _Serial(_Digest):
@@ -332,14 +332,31 @@ class _Serial(_Digest):
 
 class RunDigest(_Digest):
     """What the crawl keeps of a `GET /v2/runs` item, read fast: every other field is ignored
-    rather than kept (reading whole `ListedRun`s cost 0.6 s for a 7,000-unit pack's history),
-    and a malformed time, duration or procedure becomes None instead of losing the run."""
+    rather than kept (reading whole `ListedRun`s cost 0.6 s for a 7,000-unit pack's history).
+
+    As declared here every field must be well-formed: a page of such runs is read in one pass.
+    A page with any malformed run is read item by item as `LenientRunDigest`s instead."""
 
     id: str
     outcome: str
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration: timedelta | None = None
+    procedure: _Name | None = None
+    created_by_station: _Name | None = None  # where the run ran
+    unit: _Serial
+
+
+class _LenientName(_Name):
+    name: Annotated[str | None, Lenient] = None
+
+
+class LenientRunDigest(RunDigest):
+    """A run whose malformed time, duration, procedure or station becomes None instead of
+    losing the run (calling back into Python per field: slower, so only where needed)."""
+
     started_at: Annotated[datetime | None, Lenient] = None
     ended_at: Annotated[datetime | None, Lenient] = None
     duration: Annotated[timedelta | None, Lenient] = None
-    procedure: Annotated[_Named | None, Lenient] = None
-    created_by_station: Annotated[_Named | None, Lenient] = None  # where the run ran
-    unit: _Serial
+    procedure: Annotated[_LenientName | None, Lenient] = None
+    created_by_station: Annotated[_LenientName | None, Lenient] = None

@@ -281,3 +281,23 @@ def test_a_unit_without_runs_says_so_in_every_history_key(
     assert untested, "the demo holds units that were never tested"
     for attrs in untested:
         assert attrs["run_count"] == 0 and attrs["latest_outcome"] is None, attrs
+
+
+def test_a_malformed_run_in_a_page_loses_only_its_bad_fields(make_server: MakeServer) -> None:
+    """A page of runs is read in one pass only when every run is well-formed; one bad start
+    time or procedure sends that page down the lenient path, where the run is kept with those
+    fields empty and every other run of the page is read as usual."""
+    units, runs = demo_data()
+    damaged = dict(runs[0], started_at="yesterday", procedure={"id": 7})
+    server = make_server(units, runs=[damaged, *runs[1:]])
+    serial = damaged["unit"]["serial_number"]
+    graph = listed(server, serial)
+    history = graph.nodes[serial]["runs"]
+    kept = next(run for run in history if run["id"] == damaged["id"])
+    assert kept["started_at"] is None and kept["procedure"] is None
+    assert kept["outcome"] == damaged["outcome"]
+    assert graph.nodes[serial]["run_count"] == len(server.history(serial))
+    for other, attrs in graph.nodes(data=True):  # the other runs of that page are whole
+        for run in attrs.get("runs") or ():
+            if run["id"] != damaged["id"]:
+                assert run["started_at"] is not None, other

@@ -24,7 +24,7 @@ from typing import Any
 import pydantic
 
 from genealogy.matching import fold
-from genealogy.models import ListedUnit, PageMeta, RunDigest
+from genealogy.models import LenientRunDigest, ListedUnit, PageMeta, RunDigest
 from genealogy.records import UnreadableRecord, read_record
 from genealogy.sources import Counters, Failed, JsonFailed, NotFound
 from genealogy.sources.cache import CachedRow, UnitCache, storable
@@ -223,7 +223,11 @@ class ListSource:
             runs: dict[str, list[RunDigest]] = {fold(serial): [] for serial in chunk}
             for raw in items:
                 try:
-                    run = raw if isinstance(raw, RunDigest) else RunDigest.model_validate(raw)
+                    run = (
+                        raw
+                        if isinstance(raw, RunDigest)
+                        else LenientRunDigest.model_validate(raw)
+                    )
                 except pydantic.ValidationError:
                     continue  # a run without a readable id, outcome or unit tells nothing
                 runs.setdefault(fold(run.unit.serial_number), []).append(run)
@@ -245,7 +249,7 @@ class ListSource:
         if row is None or row.record is None:
             return None
         try:
-            runs = tuple(RunDigest.model_validate(run) for run in json.loads(row.record))
+            runs = tuple(LenientRunDigest.model_validate(run) for run in json.loads(row.record))
         except (pydantic.ValidationError, ValueError, TypeError, RecursionError):
             return None
         self.counters.cache_hits += 1
