@@ -204,12 +204,13 @@ def chunk_serials(
     unrequestable: dict[str, str] = {}
     current: list[str] = []
     size = base
+    key_bytes = len(_quoted(key)) + 1  # "key="
     for serial in serials:
         problem = unaddressable(serial)
         if problem is not None:
             unrequestable[serial] = problem
             continue
-        piece = separator + len(query_string([(key, serial)]))
+        piece = separator + key_bytes + len(_quoted(serial))  # as query_string makes it
         if base + piece > max_url_bytes:
             unrequestable[serial] = _too_long(serial, base - reserve + piece, max_url_bytes)
             continue
