@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from genealogy.queries.diff import Diff
     from genealogy.runner import CrawlOptions
     from genealogy.sources import Counters
+    from genealogy.sources.listing import ListOutcome
 
 GOLDEN = "golden"
 """The `sample` value TofuPilot gives reference units."""
@@ -94,7 +95,7 @@ async def newest_golden(part: str, serial: str, options: CrawlOptions, counters:
         raise StartUnreachable(
             f"Could not look up the golden sample of part {shown(part)}: {failure.reason}."
         )
-    found = [read[0] for read in map(read_listed, items) if read is not None and read[0]]
+    found = _newest_first(part, (read for read in map(read_listed, items) if read is not None))
     others = [candidate for candidate in found if fold(candidate) != fold(serial)]
     if others:
         return others[0]
@@ -108,6 +109,24 @@ async def newest_golden(part: str, serial: str, options: CrawlOptions, counters:
         'that part has sample "golden". Mark a reference unit as golden sample in TofuPilot, '
         "or compare with --against SERIAL."
     )
+
+
+def _newest_first(part: str, listed: Iterable[tuple[str, ListOutcome]]) -> list[str]:
+    """The golden samples of `part` among `listed`, newest first. Checked and sorted here, not
+    left to the server's filters and sort: a server that ignored them would otherwise make
+    any unit of the part, or an old sample, the reference."""
+    from genealogy.sources.listing import Listed
+
+    samples = [
+        outcome.item
+        for serial, outcome in listed
+        if serial
+        and isinstance(outcome, Listed)
+        and fold(outcome.item.sample or "") == GOLDEN
+        and fold(outcome.item.part.number) == fold(part)
+    ]
+    samples.sort(key=lambda item: -item.created_at.timestamp() if item.created_at else 0.0)
+    return [item.serial_number for item in samples]  # ties stay in the server's order
 
 
 async def fetch_pair(

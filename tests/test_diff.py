@@ -14,6 +14,7 @@ import asyncio
 import html
 import json
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -217,6 +218,27 @@ def test_against_an_older_golden_sample(packs: LocalTofuPilot) -> None:
     ]
 
 
+class CarelessServer(LocalTofuPilot):
+    """A list endpoint that ignores `samples`, `sort_by` and `sort_order`: every unit of the
+    part, oldest first, as a careless or older service might answer."""
+
+    def list_units(self, params: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+        ignored = {"samples", "sort_by", "sort_order"}
+        kept = {name: values for name, values in params.items() if name not in ignored}
+        return super().list_units({**kept, "sort_by": ["created_at"], "sort_order": ["asc"]})
+
+
+def test_golden_checks_the_sample_and_the_date_itself() -> None:
+    server = CarelessServer(factory(), api_key=API_KEY).start()
+    try:
+        result = run_cli(server, "diff", OTHER_BMS, "--golden", "-f", "json", via=None)
+    finally:
+        server.stop()
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["reference"]["serial_number"] == GOLDEN
+    assert differences(result.stdout) == EXPECTED[OTHER_BMS]
+
+
 def test_text_reads_like_diff(packs: LocalTofuPilot) -> None:
     lines = {
         serial: run_cli(packs, "diff", serial, "--golden", via=None).stdout.splitlines()
@@ -256,6 +278,22 @@ def test_exit_code_says_whether_it_differs(packs: LocalTofuPilot, serial: str) -
     quiet = run_cli(packs, "diff", serial, "--golden", "--exit-code", "-q", via=None)
     assert quiet.exit_code == strict.exit_code
     assert ("exit 11" in quiet.stderr) is differs
+
+
+def test_a_limited_crawl_is_never_called_identical(packs: LocalTofuPilot) -> None:
+    """A gate in CI must not pass a unit it could not compare whole: a crawl cut by
+    --max-units leaves units unexplored, so --exit-code gives 3 and JSON is not identical."""
+    args = ("diff", ALIKE, "--golden", "--max-units", "5")
+    data = json.loads(run_cli(packs, *args, "-f", "json", via=None).stdout)
+    assert data["unfetched"] and data["identical"] is False
+    gate = run_cli(packs, *args, "--exit-code", via=None)
+    assert gate.exit_code == ExitCode.INCOMPLETE, gate.output
+    assert "built like the reference" not in gate.stdout
+    quiet = run_cli(packs, *args, "--exit-code", "-q", via=None)
+    assert quiet.exit_code == ExitCode.INCOMPLETE
+    assert "not fetched, so not compared" in quiet.stderr
+    whole = run_cli(packs, "diff", ALIKE, "--golden", "--exit-code", via=None)
+    assert whole.exit_code == ExitCode.OK and "built like the reference" in whole.stdout
 
 
 def test_no_golden_sample_names_the_part(packs: LocalTofuPilot) -> None:
@@ -494,8 +532,11 @@ def test_what_is_below_a_unit_not_fetched_is_not_compared() -> None:
     unit_graph, reference = trees(broken, pack(GOLDEN, day=2, sample="golden"))
     assert unit_graph.nodes["BROKEN-M1"]["status"] == "not_found"
     default = compare(unit_graph, "BROKEN", reference, GOLDEN)
-    assert default.identical and default.unfetched == ("BROKEN-M1",)
-    assert "--unfetched lists them" in format_text(default)
+    assert not default.differences and default.unfetched == ("BROKEN-M1",)
+    assert not default.identical  # what is below BROKEN-M1 may differ: never "built alike"
+    text = format_text(default)
+    assert "--unfetched lists them" in text and "among the units compared" in text
+    assert "built like the reference" not in text
     [unfetched] = compare(unit_graph, "BROKEN", reference, GOLDEN, kinds=KINDS).differences
     assert (unfetched.kind, unfetched.actual, unfetched.serials) == (
         "unfetched",

@@ -220,10 +220,17 @@ def _finish(
         why = f"{count} {'difference' if count == 1 else 'differences'} from " + printable(
             result.reference.serial_number
         )
+    elif exit_code and result.unfetched:  # a gate never passes what it could not compare
+        code = ExitCode.INCOMPLETE
+        unseen = len(result.unfetched)
+        why = (
+            f"no difference found, but {unseen} {'unit was' if unseen == 1 else 'units were'} "
+            "not fetched, so not compared"
+        )
     if signals.received:
         code = signals.exit_code(ExitCode.INTERRUPTED)
     if reporting.quiet:
-        if code is ExitCode.INCOMPLETE:
+        if code is ExitCode.INCOMPLETE and why is None:
             why = "some units could not be fetched (see without -q)"
         if why and code is not ExitCode.OK:
             click.echo(f"genealogy: exit {int(code)}: {why}", err=True)
@@ -242,6 +249,8 @@ def _finish(
     for crawled in (pair.unit, pair.reference):  # the units not fetched, and why
         for detail in crawl_summary(crawled, reporting.strict, verbose=verbose).splitlines()[1:]:
             click.echo(detail, err=True)
+    if code is ExitCode.INCOMPLETE and why:
+        click.echo(f"genealogy: {why}", err=True)
     if wrote:
         click.echo(f"wrote {wrote}", err=True)
     sys.exit(code)

@@ -138,8 +138,9 @@ class Diff:
 
     @property
     def identical(self) -> bool:
-        """No difference of the kinds compared."""
-        return not self.differences
+        """No difference of the kinds compared, and every unit of both trees compared: a unit
+        not fetched (an error, or a limit of the crawl) may hide one below it."""
+        return not self.differences and not self.unfetched
 
     def counts(self) -> dict[str, int]:
         """Differences (grouped lines) per kind, for the kinds compared."""
@@ -202,7 +203,7 @@ def _node(graph: nx.DiGraph, serial: str) -> str:
         return serial
     found: str | None = next((node for node in graph if fold(node) == fold(serial)), None)
     if found is None:
-        raise UnknownSerial(f"{shown(serial)} is not in the graph")
+        raise UnknownSerial(serial)
     return found
 
 
@@ -568,6 +569,9 @@ def summary_line(diff: Diff) -> str:
     if diff.identical:
         compared = ", ".join(diff.kinds)
         text = f"No differences ({compared}): built like the reference; {sizes}."
+    elif not diff.differences:
+        compared = ", ".join(diff.kinds)
+        text = f"No differences ({compared}) among the units compared; {sizes}."
     else:
         counts = ", ".join(f"{n} {kind}" for kind, n in diff.counts().items() if n)
         total = len(diff.differences)
