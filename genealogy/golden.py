@@ -154,10 +154,17 @@ async def fetch_pair(
     counters = counters or Counters()
     down = replace(options, direction=Direction.DOWN)
     if against is not None:
-        unit, reference = await asyncio.gather(
-            crawl_async(serial, down, on_progress, counters),
-            crawl_async(against, down, on_progress, counters),
-        )
+        crawls = [
+            asyncio.ensure_future(crawl_async(serial, down, on_progress, counters)),
+            asyncio.ensure_future(crawl_async(against, down, on_progress, counters)),
+        ]
+        try:
+            unit, reference = await asyncio.gather(*crawls)
+        except BaseException:  # one failed (or Ctrl-C): the other must not outlive the call
+            for crawl in crawls:
+                crawl.cancel()
+            await asyncio.gather(*crawls, return_exceptions=True)
+            raise
         return Pair(unit, reference, golden=False)
     unit = await crawl_async(serial, down, on_progress, counters)
     part = part_of(unit)
