@@ -160,3 +160,26 @@ def test_a_file_that_cannot_be_used_is_a_usage_error_naming_it(tmp_path: Path) -
 
 def test_the_library_exports_the_baseline() -> None:
     assert genealogy.Baseline is Baseline
+
+
+def mixed_module(cells: list[str], old: set[str]) -> nx.DiGraph:
+    """A module whose `cells` are on revision B, except those in `old`, on A."""
+    records = [
+        unit("MOD", part="MODULE", children=cells),
+        *(unit(s, part="CELL", parent="MOD", revision="A" if s in old else "B") for s in cells),
+    ]
+    return genealogy.from_records(records, "MOD")
+
+
+def test_mixed_revisions_is_the_same_finding_while_the_odd_units_are() -> None:
+    """The finding names every cell of the part, but a baseline knows it by the module and the
+    cells off the usual revision: replacing a usual cell is no new finding, a new odd one is."""
+    before = audit(mixed_module(["C1", "C2", "C3", "C4"], {"C2"}))
+    [finding] = [f for f in before.findings if f.code == "mixed-revisions"]
+    assert set(finding.serials) == {"C1", "C2", "C3", "C4"}
+    assert finding.key == ("mixed-revisions", ("C2", "MOD"))
+    accepted = Baseline.of(before)
+    replaced = audit(mixed_module(["C1", "C2", "C3", "C5"], {"C2"}))  # C4 swapped for C5
+    assert not [f for f in accepted.compare(replaced).findings if f.code == "mixed-revisions"]
+    another = audit(mixed_module(["C1", "C2", "C3", "C4"], {"C2", "C3"}))
+    assert [f.code for f in accepted.compare(another).findings] == ["mixed-revisions"]

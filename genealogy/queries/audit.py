@@ -114,12 +114,17 @@ class Finding:
     severity: Severity
     serials: tuple[str, ...]
     message: str  # one line of raw data text: pass it through `genealogy.text.shown` to show it
+    identity: tuple[str, ...] = ()
+    """The serials that make it this finding, when not all of `serials` do (see `key`)."""
 
     @property
     def key(self) -> FindingKey:
         """What a baseline remembers: not the message (dates and counts in it change as runs
-        are added) nor the order of the serials or of the findings."""
-        return self.code, tuple(sorted(set(self.serials)))
+        are added) nor the order of the serials or of the findings. `identity` stands for the
+        serials when given: `mixed-revisions` names every unit of the part, but is the same
+        finding while the units off the usual revision are the same (a replaced cell on the
+        usual revision changes nothing a baseline accepted)."""
+        return self.code, tuple(sorted(set(self.identity or self.serials)))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -632,7 +637,7 @@ def _late_children(view: _View) -> Iterator[Finding]:
 
 def _mixed_revisions(view: _View) -> Iterator[Finding]:
     """One finding per set of units, naming every top-level assembly that holds all of them."""
-    mixes: dict[tuple[str, ...], tuple[str, str, list[str]]] = {}
+    mixes: dict[tuple[str, ...], tuple[str, str, list[str], tuple[str, ...]]] = {}
     for top, members in _assemblies(view.graph):
         revisions: dict[str, dict[str, list[str]]] = {}
         for node in sorted(members & view.is_fetched):
@@ -645,13 +650,20 @@ def _mixed_revisions(view: _View) -> Iterator[Finding]:
             ordered = sorted(by_revision.items())
             serials = tuple(serial for _, nodes in ordered for serial in nodes)
             counts = ", ".join(f"{rev} ({_units(len(nodes))})" for rev, nodes in ordered)
-            mixes.setdefault(serials, (part, counts, []))[2].append(top)
-    for serials, (part, counts, tops) in mixes.items():
-        yield _finding(
+            mixes.setdefault(serials, (part, counts, [], _off_usual(by_revision)))[2].append(top)
+    for serials, (part, counts, tops, unusual) in mixes.items():
+        finding = _finding(
             "mixed-revisions",
             serials,
             f"part {part} is on revisions {counts} in {', '.join(tops)}",
         )
+        yield replace(finding, identity=(*tops, *unusual))
+
+
+def _off_usual(by_revision: Mapping[str, list[str]]) -> tuple[str, ...]:
+    """The units not on the revision most units of the part have (the first, on a tie)."""
+    usual = max(sorted(by_revision), key=lambda revision: len(by_revision[revision]))
+    return tuple(s for revision, nodes in by_revision.items() if revision != usual for s in nodes)
 
 
 def _serial_mismatches(view: _View) -> Iterator[Finding]:
