@@ -8,6 +8,7 @@ server without list endpoints, where the unit route must still be recognised.
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -148,3 +149,14 @@ def test_the_library_raises_the_same_errors(server: LocalTofuPilot) -> None:
     right = CrawlOptions(base_url=server.url, api_key=API_KEY, via="auto")
     with pytest.raises(StartNotFound, match="NO-SUCH-UNIT"):
         run_crawl("NO-SUCH-UNIT", right)
+
+
+def test_an_unreachable_server_gets_its_advice_once_in_command_line_words() -> None:
+    with socket.socket() as probe:  # a port nothing listens on once this closes
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = run_cli(f"http://127.0.0.1:{port}/api", "tree", START, "--retries", "0")
+    assert result.exit_code == ExitCode.UNREACHABLE, result.output
+    assert result.stderr.count("--base-url") == 1
+    assert "Check --base-url (or TOFUPILOT_URL) and the network" in result.stderr
+    assert "Check the base URL" not in result.stderr

@@ -7,6 +7,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import sys
 import threading
 import traceback
@@ -67,10 +68,18 @@ HINTS: tuple[tuple[type[GenealogyError], str], ...] = (
 """What the user can do, in command-line words, after the library's own message."""
 
 
+LIBRARY_WORDS = (("Check the base URL", "Check --base-url (or TOFUPILOT_URL)"),)
+"""The library's advice in command-line words, so that it is not given twice."""
+
+
 def _fail(error: GenealogyError, api_key: str | None = None) -> NoReturn:
     message = printable(str(error))
+    for library, command_line in LIBRARY_WORDS:
+        message = message.replace(library, command_line)
     hint = next((text for kind, text in HINTS if isinstance(error, kind)), None)
-    if hint and hint not in message:
+    flags = re.findall(r"--[a-z-]+", hint or "")
+    said = hint is None or hint in message or (flags and all(f in message for f in flags))
+    if not said:
         message = f"{message} {hint}"
     click.echo(f"genealogy: {redact(message, secret_forms(api_key))}", err=True)
     sys.exit(error.exit_code)
