@@ -49,6 +49,7 @@ from genealogy.sources.listing import (
     every_page,
     read_listed,
 )
+from genealogy.sources.probe import check_base_url
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -225,7 +226,11 @@ async def fetch_where_used(
                 for serial in wanted:
                     units.add(serial, answers.get(fold(serial)) or Failed("no answer for it"))
         except ListEndpointsMissing as missing:
+            await check_base_url(listing.http, options.base_url, _any_serial(criteria), missing)
             raise StartUnreachable(f"{NO_LIST_ENDPOINT} ({missing}).") from missing
+        except StartUnreachable as failed:
+            await check_base_url(listing.http, options.base_url, _any_serial(criteria), failed)
+            raise
     graph = units.graph()
     matches = tuple(sorted(node for node, matched in graph.nodes(data="matched") if matched))
     return Found(
@@ -236,6 +241,11 @@ async def fetch_where_used(
         retries=counters.retries,
         seconds=time.perf_counter() - began,
     )
+
+
+def _any_serial(criteria: Criteria) -> str:
+    """A serial number to ask the unit route about when checking the base URL."""
+    return criteria.serials[0] if criteria.serials else "-"
 
 
 def _check_reachable(units: _Units, criteria: Criteria) -> None:

@@ -20,7 +20,7 @@ from genealogy.sources import Counters, UnitSource
 from genealogy.sources.cache import CachedSource, CacheUnavailable, UnitCache
 from genealogy.sources.http import HttpSettings, HttpSource
 from genealogy.sources.listing import ListEndpointsMissing, ListSource
-from genealogy.sources.probe import advice, misdirection
+from genealogy.sources.probe import check_base_url
 
 Via = Literal["auto", "list", "get"]
 
@@ -124,13 +124,8 @@ async def crawl_async(
         except (StartNotFound, StartUnreachable) as error:
             if sources.http is None or isinstance(error, WrongBaseUrl):
                 raise
-            why = await misdirection(sources.http, options.base_url, starts[0])
-            if why is None:
-                raise
-            raise WrongBaseUrl(
-                f"The server at {options.base_url} is not the TofuPilot API: {why}. "
-                f"{starts[0]!r} was never looked up; {advice(options.base_url)}."
-            ) from error
+            await check_base_url(sources.http, options.base_url, starts[0], error)
+            raise
 
 
 async def _crawl_from(

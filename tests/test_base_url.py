@@ -160,3 +160,20 @@ def test_an_unreachable_server_gets_its_advice_once_in_command_line_words() -> N
     assert result.stderr.count("--base-url") == 1
     assert "Check --base-url (or TOFUPILOT_URL) and the network" in result.stderr
     assert "Check the base URL" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [("--batch", "CELL-LOT-2604"), ("CELL-21700-C-0142",)])
+def test_where_used_tells_a_wrong_base_url_too(html_site: str, args: tuple[str, ...]) -> None:
+    result = run_cli(html_site, "where-used", *args, via=None)
+    assert result.exit_code == ExitCode.WRONG_BASE_URL, result.output
+    assert f"{html_site} is not the TofuPilot API" in result.stderr
+    assert "list endpoint" not in result.stderr.split("TofuPilot API")[0]
+
+
+def test_where_used_on_the_right_server_finds_nothing_without_probing(
+    server: LocalTofuPilot,
+) -> None:
+    result = run_cli(server, "where-used", "--batch", "NO-SUCH-LOT", via=None)
+    assert result.exit_code == ExitCode.OK, result.output
+    assert "No unit matches (--batch NO-SUCH-LOT)" in result.stdout
+    assert server.endpoint_requests == {"units": 1}  # the search, and no probe

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from urllib.parse import unquote, urlsplit
 
+from genealogy.errors import WrongBaseUrl
 from genealogy.sources.http import HttpSource, RawAnswer, endpoint_url, unit_url
 
 UNIT_ROUTE = "/v2/units/{serial_number}"
@@ -53,6 +54,19 @@ async def misdirection(http: HttpSource, base_url: str, start: str) -> str | Non
             f"GET {_path(list_url)})"
         )
     return None
+
+
+async def check_base_url(
+    http: HttpSource, base_url: str, serial: str, error: Exception | None = None
+) -> None:
+    """Raise `WrongBaseUrl` (from `error`, what the first request failed with) when the base
+    URL is not the TofuPilot API; `serial` is a unit the failed work asked about (any text)."""
+    why = await misdirection(http, base_url, serial or "-")
+    if why is not None:
+        raise WrongBaseUrl(
+            f"The server at {base_url} is not the TofuPilot API: {why}. Nothing was looked up "
+            f"there; {advice(base_url)}."
+        ) from error
 
 
 def advice(base_url: str) -> str:
