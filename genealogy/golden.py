@@ -190,7 +190,8 @@ def compare_pair(pair: Pair, kinds: Iterable[str] | None = None) -> tuple[Diff, 
     return result, graph
 
 
-def _kinds(outcomes: bool, unfetched: bool) -> tuple[str, ...]:
+def kinds_for(outcomes: bool, unfetched: bool) -> tuple[str, ...]:
+    """The difference kinds compared: the default ones, and the two opt-in ones asked for."""
     from genealogy.queries.diff import DEFAULT_KINDS
 
     extra = [kind for kind, on in (("outcome", outcomes), ("unfetched", unfetched)) if on]
@@ -233,7 +234,7 @@ async def adiff(
 ) -> Diff:
     """`diff` for async code: the same arguments and result, on the running event loop."""
     pair = await _fetch(serial, against, golden, options)
-    return compare_pair(pair, _kinds(outcomes, unfetched))[0]
+    return compare_pair(pair, kinds_for(outcomes, unfetched))[0]
 
 
 async def _fetch(serial: str, against: str | None, golden: bool, options: dict[str, Any]) -> Pair:

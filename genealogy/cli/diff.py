@@ -126,9 +126,9 @@ def diff_command(
     pair = _fetch(crawl, against, golden)
     seconds = time.perf_counter() - began
     signals.hold()  # both crawls are in: from here until it is written, the output comes first
-    from genealogy.golden import _kinds, compare_pair
+    from genealogy.golden import compare_pair, kinds_for
 
-    result, graph = compare_pair(pair, _kinds(outcomes, unfetched))
+    result, graph = compare_pair(pair, kinds_for(outcomes, unfetched))
     _write_result(result, graph, chosen, output, color)
     wrote = None if output == "-" else f"{output} ({chosen})"
     _finish(pair, result, crawl, exit_code=exit_code, wrote=wrote, seconds=seconds)
