@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from genealogy.matching import fold
-from genealogy.models import ListedUnit, RunDigest, Unit
+from genealogy.models import ListedItem, RunDigest, Unit
 from genealogy.nodes import RunRecord
 
 
@@ -27,12 +27,34 @@ def unit_attributes(unit: Unit, serial: str, warnings: tuple[str, ...] = ()) -> 
 
 
 def listed_attributes(
-    item: ListedUnit, serial: str, warnings: tuple[str, ...] = ()
+    item: ListedItem, serial: str, warnings: tuple[str, ...] = ()
 ) -> dict[str, Any]:
     """The node attributes of a unit as the list endpoint gives it: the same keys as
-    `unit_attributes`, but no creating run (the list has none) and the latest run's outcome."""
-    return _record_attributes(item, serial, warnings) | dict.fromkeys(_RUN_KEYS) | {
-        "latest_outcome": item.last_run.outcome if item.last_run else None,
+    `unit_attributes`, but no creating run (the list has none) and the latest run's outcome.
+    (The item is plain dicts: see `genealogy.models.ListedItem`.)"""
+    attrs: dict[str, Any] = {}
+    if fold(item["serial_number"]) != fold(serial):
+        attrs["reported_serial"] = item["serial_number"]
+    part, batch, parent = item["part"], item.get("batch"), item.get("parent")
+    user, station = item.get("created_by_user"), item.get("created_by_station")
+    last_run = item.get("last_run")
+    attrs.update(
+        unit_id=item.get("id"),
+        part_number=part["number"],
+        part_name=part["name"],
+        revision=part["revision"]["number"],
+        batch=batch["number"] if batch else None,
+        sample=item.get("sample"),
+        created_at=_iso(item.get("created_at")),
+        parent_serial=parent["serial_number"] if parent else None,
+        children_serials=[child["serial_number"] for child in item["children"]],
+        created_by_user=user["name"] if user else None,
+        created_by_station=station["name"] if station else None,
+        metadata=dict(item.get("metadata") or {}),
+        warnings=list(warnings),
+    )
+    return attrs | dict.fromkeys(_RUN_KEYS) | {
+        "latest_outcome": last_run["outcome"] if last_run else None,
     }
 
 
@@ -46,10 +68,8 @@ _RUN_KEYS = (
 )
 
 
-def _record_attributes(
-    record: Unit | ListedUnit, serial: str, warnings: tuple[str, ...]
-) -> dict[str, Any]:
-    """What a unit's record and a listed unit both say, under the same names."""
+def _record_attributes(record: Unit, serial: str, warnings: tuple[str, ...]) -> dict[str, Any]:
+    """What a unit's record says; `listed_attributes` gives a listed unit the same names."""
     attrs: dict[str, Any] = {}
     if fold(record.serial_number) != fold(serial):
         attrs["reported_serial"] = record.serial_number

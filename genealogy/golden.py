@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
     from genealogy.crawler import CrawlResult
+    from genealogy.models import ListedItem
     from genealogy.queries.diff import Diff
     from genealogy.runner import CrawlOptions
     from genealogy.sources import Counters
@@ -122,11 +123,16 @@ def _newest_first(part: str, listed: Iterable[tuple[str, ListOutcome]]) -> list[
         for serial, outcome in listed
         if serial
         and isinstance(outcome, Listed)
-        and fold(outcome.item.sample or "") == GOLDEN
-        and fold(outcome.item.part.number) == fold(part)
+        and fold(outcome.item.get("sample") or "") == GOLDEN
+        and fold(outcome.item["part"]["number"]) == fold(part)
     ]
-    samples.sort(key=lambda item: -item.created_at.timestamp() if item.created_at else 0.0)
-    return [item.serial_number for item in samples]  # ties stay in the server's order
+    samples.sort(key=_newest)
+    return [item["serial_number"] for item in samples]  # ties stay in the server's order
+
+
+def _newest(item: ListedItem) -> float:
+    created = item.get("created_at")
+    return -created.timestamp() if created else 0.0
 
 
 async def fetch_pair(

@@ -126,13 +126,14 @@ class LevelCrawler(Crawler):
     def _listed(self, state: UnitState, outcome: Listed) -> None:
         item = outcome.item
         state.status, state.cached = Status.OK, outcome.cached
-        self._respell(state, item.serial_number)
+        self._respell(state, item["serial_number"])
         state.attrs = listed_attributes(item, state.serial, outcome.warnings)
         links = []
-        if self.direction is not Direction.DOWN and item.parent is not None:
-            links.append(item.parent.serial_number)
+        parent = item.get("parent")
+        if self.direction is not Direction.DOWN and parent is not None:
+            links.append(parent["serial_number"])
         if self.direction is not Direction.UP:
-            links.extend(child.serial_number for child in item.children)
+            links.extend(child["serial_number"] for child in item["children"])
         for serial in links:
             self._schedule(serial, state.depth + 1, None)
 

@@ -21,17 +21,19 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, NotRequired, TypeVar
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    FiniteFloat,
     ValidationError,
     ValidatorFunctionWrapHandler,
     WrapValidator,
 )
+from typing_extensions import TypedDict  # pydantic reads only this one on Python 3.11
 
 MetadataValue = str | bool | int | float
 
@@ -210,6 +212,77 @@ class ListedUnit(ApiModel):
     metadata: Annotated[
         dict[str, MetadataValue], BeforeValidator(_empty_map_if_null), AfterValidator(_finite)
     ] = {}
+
+
+# The same item as plain dicts: `ListedUnit`'s fields, types and nullability, without a
+# Python object per nested record. Reading a page of 100 items into them takes a third of the
+# time, which is most of a 7,000-unit crawl's parsing. An item they do not accept as it stands
+# (a malformed descriptive field, a null `metadata`, a non-finite number) is read as a
+# `ListedUnit` instead, repaired with a warning, and dumped to this shape.
+
+
+class _IdNumber(TypedDict):
+    id: str
+    number: str
+
+
+class _ListedPart(TypedDict):
+    id: str
+    number: str
+    name: str
+    revision: _IdNumber
+
+
+class _Link(TypedDict):
+    id: NotRequired[str | None]
+    serial_number: str
+
+
+class _ListedUser(TypedDict):
+    id: str
+    name: str | None
+
+
+class _IdName(TypedDict):
+    id: str
+    name: str
+
+
+class _LastRun(TypedDict):
+    id: str
+    outcome: str
+    started_at: NotRequired[datetime | None]
+    ended_at: NotRequired[datetime | None]
+    procedure: NotRequired[_IdName | None]
+
+
+class ListedItem(TypedDict):
+    """One item of `GET /v2/units`, as `ListedUnit` reads it, in plain dicts."""
+
+    id: NotRequired[str | None]
+    serial_number: str
+    created_at: NotRequired[datetime | None]
+    sample: NotRequired[str | None]
+    part: _ListedPart
+    children: list[_Link]
+    created_by_user: NotRequired[_ListedUser | None]
+    created_by_station: NotRequired[_IdName | None]
+    batch: NotRequired[_IdNumber | None]
+    parent: NotRequired[_Link | None]
+    last_run: NotRequired[_LastRun | None]
+    metadata: NotRequired[dict[str, str | bool | int | FiniteFloat]]
+
+
+class _PageMeta(TypedDict):
+    has_more: bool
+    next_cursor: int | None
+
+
+class ListedPage(TypedDict):
+    """A page of `GET /v2/units` whose every item reads as a `ListedItem` as it stands."""
+
+    data: list[ListedItem]
+    meta: _PageMeta
 
 
 class ProcedureVersion(ApiModel):

@@ -154,7 +154,7 @@ class _Units:
                 self.nodes[key][1]["matched"] = True
             return
         if isinstance(outcome, Listed):
-            name = outcome.item.serial_number
+            name = outcome.item["serial_number"]
             attrs: dict[str, Any] = {"status": str(Status.OK), "reason": None}
             attrs |= listed_attributes(outcome.item, name, outcome.warnings)
         else:

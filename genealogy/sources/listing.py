@@ -19,12 +19,12 @@ import logging
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pydantic
 
 from genealogy.matching import fold
-from genealogy.models import LenientRunDigest, ListedUnit, PageMeta, RunDigest
+from genealogy.models import LenientRunDigest, ListedItem, ListedUnit, PageMeta, RunDigest
 from genealogy.records import UnreadableRecord, read_record
 from genealogy.sources import Counters, Failed, JsonFailed, NotFound
 from genealogy.sources.cache import CachedRow, UnitCache, storable
@@ -52,7 +52,7 @@ class ListEndpointsMissing(Exception):
 class Listed:
     """A unit as the list endpoint gives it."""
 
-    item: ListedUnit
+    item: ListedItem
     cached: bool = False
     warnings: tuple[str, ...] = ()
 
@@ -131,7 +131,7 @@ class ListSource:
         for chunk, (items, failure) in zip(split.chunks, pages, strict=True):
             found: dict[str, ListOutcome] = {}
             for raw in items:
-                read = (raw.serial_number, Listed(raw)) if isinstance(raw, ListedUnit) else (
+                read = (raw.item["serial_number"], raw) if isinstance(raw, Listed) else (
                     read_listed(raw)
                 )
                 if read is not None:
@@ -156,7 +156,7 @@ class ListSource:
             outcome: ListOutcome = NotFound(row.reason or "not found")
         else:
             try:
-                item = ListedUnit.model_validate_json(row.record or "")
+                item = LISTED_ITEM.validate_json(row.record or "")
             except (pydantic.ValidationError, ValueError, RecursionError):
                 return None
             outcome = Listed(item, cached=True, warnings=row.warnings)
@@ -167,7 +167,7 @@ class ListSource:
         if self.cache is None:
             return
         if isinstance(outcome, Listed):
-            record = outcome.item.model_dump_json()
+            record = LISTED_ITEM.dump_json(outcome.item).decode()
             self._store_row("listed", serial, record, None, outcome.warnings)
         elif isinstance(outcome, NotFound):
             self._store_row("listed", serial, None, outcome.reason)
@@ -319,10 +319,14 @@ class ListSource:
 
 
 class UnitsPage(pydantic.BaseModel):
-    """A page of `GET /v2/units` whose every item reads as a `ListedUnit` as it stands."""
+    """A page of `GET /v2/units` whose every item reads as a `ListedItem` as it stands."""
 
-    data: list[ListedUnit]
+    data: list[ListedItem]
     meta: PageMeta
+
+
+LISTED_ITEM: pydantic.TypeAdapter[ListedItem] = pydantic.TypeAdapter(ListedItem)
+"""Reads and writes a listed unit as the cache keeps it."""
 
 
 class RunsPage(pydantic.BaseModel):
@@ -342,7 +346,7 @@ async def every_page(
     and why the paging stopped short (None when it did not).
 
     Items are the decoded JSON values; with `fast`, those of a page that model reads whole are
-    its items instead (`ListedUnit`s or `RunDigest`s), read in one pass: the common case."""
+    `Listed` units or `RunDigest`s instead, read in one pass: the common case."""
     items: list[Any] = []
     cursor: int | None = None
     for _ in range(MAX_PAGES):
@@ -364,7 +368,9 @@ async def every_page(
 
 
 def _page(data: Any) -> tuple[list[Any] | None, PageMeta | None]:
-    if isinstance(data, UnitsPage | RunsPage):  # read whole, in one pass
+    if isinstance(data, UnitsPage):  # read whole, in one pass
+        return [Listed(item) for item in data.data], data.meta
+    if isinstance(data, RunsPage):
         return list(data.data), data.meta
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         return None, None
@@ -384,7 +390,7 @@ def read_listed(raw: Any) -> tuple[str, ListOutcome] | None:
         item, warnings = read_record(ListedUnit, raw)
     except UnreadableRecord as exc:
         return serial, Failed(f"the list endpoint's item is not a unit: {exc}")
-    return serial, Listed(item, warnings=warnings)
+    return serial, Listed(cast(ListedItem, item.model_dump()), warnings=warnings)
 
 
 def _run_order(run: RunDigest) -> tuple[bool, float, str]:
