@@ -5,10 +5,11 @@ The crawler keeps these instead of the pydantic record, which costs five times t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from genealogy.matching import fold
-from genealogy.models import ListedItem, RunDigest, Unit
+from genealogy.models import ListedItem, RunItem, Unit
 from genealogy.nodes import RunRecord
 
 
@@ -91,17 +92,17 @@ def _record_attributes(record: Unit, serial: str, warnings: tuple[str, ...]) -> 
     return attrs
 
 
-def history_attributes(runs: tuple[RunDigest, ...]) -> dict[str, Any]:
+def history_attributes(runs: tuple[RunItem, ...]) -> dict[str, Any]:
     """`runs` (oldest first), `run_count` and `latest_outcome` from a unit's run history."""
     records: list[RunRecord] = [
         {
-            "id": run.id,
-            "outcome": run.outcome,
-            "procedure": run.procedure.name if run.procedure else None,
-            "started_at": _iso(run.started_at),
-            "ended_at": _iso(run.ended_at),
-            "duration_s": _seconds(run.duration),
-            "station": run.created_by_station.name if run.created_by_station else None,
+            "id": run["id"],
+            "outcome": run["outcome"],
+            "procedure": _name(run.get("procedure")),
+            "started_at": _iso(run.get("started_at")),
+            "ended_at": _iso(run.get("ended_at")),
+            "duration_s": _seconds(run.get("duration")),
+            "station": _name(run.get("created_by_station")),
         }
         for run in runs
     ]
@@ -109,6 +110,10 @@ def history_attributes(runs: tuple[RunDigest, ...]) -> dict[str, Any]:
     if records:  # none: the latest run the list gave, or the creating run, still says it
         attrs["latest_outcome"] = records[-1]["outcome"]
     return attrs
+
+
+def _name(named: Mapping[str, Any] | None) -> str | None:
+    return named.get("name") if named else None
 
 
 def _seconds(duration: Any) -> float | None:

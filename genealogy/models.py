@@ -433,3 +433,24 @@ class LenientRunDigest(RunDigest):
     duration: Annotated[timedelta | None, Lenient] = None
     procedure: Annotated[_LenientName | None, Lenient] = None
     created_by_station: Annotated[_LenientName | None, Lenient] = None
+
+
+class _NameItem(TypedDict):
+    name: NotRequired[str | None]
+
+
+class _SerialItem(TypedDict):
+    serial_number: str
+
+
+class RunItem(TypedDict):
+    """A run of `GET /v2/runs` as `RunDigest` reads it, in plain dicts (see `ListedItem`)."""
+
+    id: str
+    outcome: str
+    started_at: NotRequired[datetime | None]
+    ended_at: NotRequired[datetime | None]
+    duration: NotRequired[timedelta | None]
+    procedure: NotRequired[_NameItem | None]
+    created_by_station: NotRequired[_NameItem | None]
+    unit: _SerialItem

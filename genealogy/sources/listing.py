@@ -14,17 +14,16 @@ is raised then, and the crawl falls back to one request per unit.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 import pydantic
 
 from genealogy.matching import fold
-from genealogy.models import LenientRunDigest, ListedItem, ListedUnit, PageMeta, RunDigest
+from genealogy.models import LenientRunDigest, ListedItem, ListedUnit, PageMeta, RunItem
 from genealogy.records import UnreadableRecord, read_record
 from genealogy.sources import Counters, Failed, JsonFailed, NotFound
 from genealogy.sources.cache import CachedRow, UnitCache, storable
@@ -64,7 +63,7 @@ ListOutcome = Listed | NotFound | Failed
 class History:
     """A unit's runs, oldest first."""
 
-    runs: tuple[RunDigest, ...]
+    runs: tuple[RunItem, ...]
 
 
 HistoryOutcome = History | Failed
@@ -220,17 +219,9 @@ class ListSource:
             fold(s): Failed(reason) for s, reason in split.unrequestable.items()
         }
         for chunk, (items, failure) in zip(split.chunks, pages, strict=True):
-            runs: dict[str, list[RunDigest]] = {fold(serial): [] for serial in chunk}
-            for raw in items:
-                try:
-                    run = (
-                        raw
-                        if isinstance(raw, RunDigest)
-                        else LenientRunDigest.model_validate(raw)
-                    )
-                except pydantic.ValidationError:
-                    continue  # a run without a readable id, outcome or unit tells nothing
-                runs.setdefault(fold(run.unit.serial_number), []).append(run)
+            runs: dict[str, list[RunItem]] = {fold(serial): [] for serial in chunk}
+            for run in items:
+                runs.setdefault(fold(run["unit"]["serial_number"]), []).append(run)
             for serial in chunk:
                 if failure is not None:
                     answers[fold(serial)] = Failed(failure)
@@ -238,7 +229,7 @@ class ListSource:
                 history = History(tuple(sorted(runs[fold(serial)], key=_run_order)))
                 answers[fold(serial)] = history
                 if self.cache is not None:
-                    record = json.dumps([run.model_dump(mode="json") for run in history.runs])
+                    record = RUN_ITEMS.dump_json(list(history.runs)).decode()
                     self._store_row("runs", serial, record)
         return answers
 
@@ -249,7 +240,7 @@ class ListSource:
         if row is None or row.record is None:
             return None
         try:
-            runs = tuple(LenientRunDigest.model_validate(run) for run in json.loads(row.record))
+            runs = tuple(RUN_ITEMS.validate_json(row.record))
         except (pydantic.ValidationError, ValueError, TypeError, RecursionError):
             return None
         self.counters.cache_hits += 1
@@ -281,9 +272,10 @@ class ListSource:
         self, http: HttpSource, path: str, chunk: list[str], params: list[tuple[str, str]]
     ) -> tuple[list[Any], JsonFailed | None]:
         """Every item of every page for one chunk, and why the paging stopped short (or None)."""
-        fast = UnitsPage if path == UNITS_PATH else RunsPage
         query = [*params, *(("serial_numbers", s) for s in chunk)]
-        return await every_page(http, path, query, fast)
+        if path == UNITS_PATH:
+            return await every_page(http, path, query, UnitsPage)  # each unit read by its chunk
+        return await every_page(http, path, query, RunsPage, read_run)
 
     @property
     def without_histories(self) -> bool:
@@ -330,10 +322,24 @@ LISTED_ITEM: pydantic.TypeAdapter[ListedItem] = pydantic.TypeAdapter(ListedItem)
 
 
 class RunsPage(pydantic.BaseModel):
-    """A page of `GET /v2/runs` whose every item reads as a `RunDigest`."""
+    """A page of `GET /v2/runs` whose every item reads as a `RunItem` as it stands."""
 
-    data: list[RunDigest]
+    data: list[RunItem]
     meta: PageMeta
+
+
+RUN_ITEMS: pydantic.TypeAdapter[list[RunItem]] = pydantic.TypeAdapter(list[RunItem])
+"""Reads and writes a unit's runs as the cache keeps them."""
+
+
+def read_run(raw: Any) -> RunItem | None:
+    """A run from a page not read whole: its malformed time, duration, procedure or station
+    set to None; None for a run without a readable id, outcome or unit (it tells nothing)."""
+    try:
+        run = LenientRunDigest.model_validate(raw)
+    except pydantic.ValidationError:
+        return None
+    return cast(RunItem, run.model_dump())
 
 
 async def every_page(
@@ -341,12 +347,14 @@ async def every_page(
     path: str,
     query: list[tuple[str, str]],
     fast: type[UnitsPage | RunsPage] | None = None,
+    read: Callable[[Any], Any] | None = None,
 ) -> tuple[list[Any], JsonFailed | None]:
     """Every item of every page of `path?query`, following `next_cursor` while `has_more`,
     and why the paging stopped short (None when it did not).
 
-    Items are the decoded JSON values; with `fast`, those of a page that model reads whole are
-    `Listed` units or `RunDigest`s instead, read in one pass: the common case."""
+    Items are the decoded JSON values, or what `read` makes of each (None: left out); with
+    `fast`, those of a page that model reads whole are `Listed` units or `RunItem`s instead,
+    read in one pass: the common case."""
     items: list[Any] = []
     cursor: int | None = None
     for _ in range(MAX_PAGES):
@@ -358,6 +366,8 @@ async def every_page(
         data, meta = _page(answer.data)
         if data is None or meta is None:
             return items, JsonFailed("answered 200 but not a page of the list endpoint")
+        if read is not None and not isinstance(answer.data, UnitsPage | RunsPage):
+            data = [item for item in map(read, data) if item is not None]
         items.extend(data)
         if not meta.has_more:
             return items, None
@@ -393,8 +403,8 @@ def read_listed(raw: Any) -> tuple[str, ListOutcome] | None:
     return serial, Listed(cast(ListedItem, item.model_dump()), warnings=warnings)
 
 
-def _run_order(run: RunDigest) -> tuple[bool, float, str]:
+def _run_order(run: RunItem) -> tuple[bool, float, str]:
     """Oldest first, by the moment each started (not its text: offsets differ); a run without
     a start time first, so it never passes for the latest."""
-    started = run.started_at.timestamp() if run.started_at else 0.0
-    return (run.started_at is not None, started, run.id)
+    started = run.get("started_at")
+    return (started is not None, started.timestamp() if started else 0.0, run["id"])
