@@ -29,7 +29,7 @@ def _build(result: CrawlResult) -> nx.DiGraph:
     for state in states:
         attrs = node_attributes(state, state.serial in starts)
         _name_links_by_node(attrs, nodes)
-        graph.add_node(state.serial, **attrs)
+        graph.add_nodes_from([(state.serial, attrs)])  # no copy through keyword arguments
     for serial, attrs in graph.nodes(data=True):
         for parent, child in sorted(_declared_links(serial, attrs)):
             if parent in graph and child in graph:
@@ -100,12 +100,11 @@ def _declared_links(serial: str, attrs: dict[str, Any]) -> list[tuple[str, str]]
 def _add_link(graph: nx.DiGraph, parent: str, child: str, *, declared_by_parent: bool) -> None:
     """One edge per parent-child pair, recording which side(s) of the link declared it."""
     side = "parent" if declared_by_parent else "child"
-    if graph.has_edge(parent, child):
-        declared = graph.edges[parent, child]["declared_by"]
-        if side not in declared:
-            graph.edges[parent, child]["declared_by"] = sorted([*declared, side])
-    else:
+    edge = graph.succ[parent].get(child)  # its attributes, if the other side declared it
+    if edge is None:
         graph.add_edge(parent, child, declared_by=[side])
+    elif side not in edge["declared_by"]:
+        edge["declared_by"] = sorted([*edge["declared_by"], side])
 
 
 def roots(graph: nx.DiGraph) -> list[str]:
