@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -81,7 +82,8 @@ def _trace_args(**values: Any) -> TraceArgs:
         raise click.UsageError("Nothing to trace: give serial numbers, or --from-file FILE.")
     if any(not serial.strip() for serial in serials):
         raise click.UsageError("An empty serial number was given.")
-    _refuse_unrequestable(serials, values["base_url"])
+    unique = _once_each(serials)
+    _refuse_unrequestable(unique, values["base_url"])
     up, down = values.pop("up"), values.pop("down")
     if up and down:
         raise click.UsageError("--up and --down exclude each other: --down crawls both ways.")
@@ -89,7 +91,7 @@ def _trace_args(**values: Any) -> TraceArgs:
     crawl = _crawl_args(serial=serials[0], up=False, down=False, **values)
     shape = dataclasses.replace(crawl.shape, direction="both" if down else "up")
     crawl = dataclasses.replace(crawl, shape=shape)
-    return TraceArgs(_once_each(serials), crawl, problems)
+    return TraceArgs(unique, crawl, problems)
 
 
 def _once_each(serials: list[str]) -> tuple[str, ...]:
@@ -102,7 +104,7 @@ def _once_each(serials: list[str]) -> tuple[str, ...]:
     return tuple(first.values())
 
 
-def _refuse_unrequestable(serials: list[str], base_url: str) -> None:
+def _refuse_unrequestable(serials: Sequence[str], base_url: str) -> None:
     """A usage error naming every serial no request can carry (too long for a URL, not
     Unicode text), whether given alone or among others: never crawled, never a 'top'."""
     from genealogy.sources.listing import refusal
