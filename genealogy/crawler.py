@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -20,6 +20,7 @@ from genealogy.matching import fold
 from genealogy.models import Unit, UnitRef
 from genealogy.nodes import Status
 from genealogy.sources import Counters, Failed, Fetched, NotFound, UnitSource
+from genealogy.text import clip
 
 
 class Direction(StrEnum):
@@ -260,11 +261,45 @@ class Crawler:
                 state.reason = "crawl interrupted before it was fetched"
 
 
+NAMED_STARTS = 5
+"""Start serials an error about several of them names; the rest are counted."""
+
+
 def check_starts(states: Sequence[UnitState], starts: Sequence[str]) -> None:
-    """Raise as `check_start` does for the first start when no start unit was fetched; a
-    start that failed among others that were fetched is reported with them, not raised."""
-    if not any(state.status is Status.OK for state in states):
+    """Raise when no start unit was fetched: as `check_start` does for one start; for several
+    that were all looked up, naming every one (`StartUnreachable` if any could not be fetched,
+    else `StartNotFound`). A start that failed among others that were fetched is reported with
+    them, not raised."""
+    if any(state.status is Status.OK for state in states):
+        return
+    pairs = zip(states, starts, strict=True)
+    given = list({id(state): (state, start) for state, start in pairs}.values())  # once each
+    looked_up = (Status.NOT_FOUND, Status.ERROR)
+    if len(given) == 1 or any(state.status not in looked_up for state, _ in given):
         check_start(states[0], starts[0])
+        return
+    missing = [start for state, start in given if state.status is Status.NOT_FOUND]
+    failed = [(start, state.reason) for state, start in given if state.status is Status.ERROR]
+    if not failed:
+        raise StartNotFound(
+            f"None of the {len(given)} units was found: {_named(missing)}: check the serial "
+            "numbers and that the API key's organisation owns them."
+        )
+    why = {reason for _, reason in failed}
+    reason = f" ({next(iter(why))})" if len(why) == 1 else ""
+    not_found = f"; not found: {_named(missing)}" if missing else ""
+    raise StartUnreachable(
+        f"Could not fetch any of the {len(given)} start units: {_named(s for s, _ in failed)}"
+        f"{reason}{not_found}. Check the base URL and the network, or retry later."
+    )
+
+
+def _named(serials: Iterable[str]) -> str:
+    """`'A', 'B' and 3 more`: the first few, each clipped, as an error names them."""
+    listed = list(serials)
+    names = ", ".join(repr(clip(serial, 60)) for serial in listed[:NAMED_STARTS])
+    more = len(listed) - NAMED_STARTS
+    return f"{names} and {more:,} more" if more > 0 else names
 
 
 def check_start(state: UnitState, start: str) -> None:

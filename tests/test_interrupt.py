@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,8 +13,8 @@ import pytest
 
 from genealogy.errors import ExitCode
 from genealogy.renderers.json import load
-from tests.conftest import API_KEY
 from tests.records import unit
+from tests.signalling import signalled
 
 
 @pytest.mark.slow
@@ -36,40 +34,21 @@ def test_a_signal_writes_the_partial_graph_and_exits_with_its_code(
     records = [unit("ROOT", children=children)] + [unit(c, parent="ROOT") for c in children]
     server = make_server(records, latency=0.5)
     out = tmp_path / "partial.json"
-    env = {**os.environ, "TOFUPILOT_URL": server.url, "TOFUPILOT_API_KEY": API_KEY}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "genealogy",
-            "export",
-            "ROOT",
-            "-o",
-            str(out),
-            "--no-cache",
-            "--concurrency",
-            "4",
-            "--via",
-            "get",  # one request per unit: several in flight when Ctrl-C comes
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    returncode, _, stderr = signalled(
+        server,
+        signum,
+        "export",
+        "ROOT",
+        "-o",
+        str(out),
+        "--no-cache",
+        "--concurrency",
+        "4",
+        "--via",
+        "get",  # one request per unit: several in flight when Ctrl-C comes
+        after=6,  # the root is in and children are in flight
     )
-    try:
-        deadline = time.monotonic() + 20
-        while server.total_requests < 6:  # wait until the root is in and children in flight
-            assert time.monotonic() < deadline, "the crawl never got under way"
-            time.sleep(0.05)
-        process.send_signal(signum)
-        _, stderr = process.communicate(timeout=20)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-
-    assert process.returncode == code, stderr
+    assert returncode == code, stderr
     assert [p.name for p in tmp_path.iterdir()] == ["partial.json"]  # no temporary file left
     assert "interrupted" in stderr
     graph = load(out.read_text(encoding="utf-8"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from genealogy.localserver import LocalTofuPilot
 from genealogy.text import printable
 from tests.conftest import MakeServer, run_cli
 from tests.records import unit
+from tests.signalling import signalled
 
 
 def trace(server: LocalTofuPilot, *args: str, via: str | None = None, **env: str) -> Result:
@@ -369,3 +371,149 @@ def test_problems_when_no_path_reaches_a_fetched_unit(make_server: MakeServer) -
     assert report["by_kind"] == {"failed": 1, "fetch_error": 1}
     assert report["units_looked_at"] == 2
     assert server.requests["RACK-0007"] == 0  # never known, never asked
+
+
+# --- interrupted, unrequestable, repeated in another case, none found -----------------------------
+
+
+def chain(levels: int) -> list[dict[str, Any]]:
+    """LINK-0 (the top) contains LINK-1, which contains LINK-2... down to LINK-{levels - 1}."""
+    names = [f"LINK-{level}" for level in range(levels)]
+    return [
+        unit(
+            name,
+            parent=names[level - 1] if level else None,
+            children=names[level + 1 : level + 2],
+            outcome="FAIL" if level == levels - 1 else "PASS",
+        )
+        for level, name in enumerate(names)
+    ]
+
+
+def interrupted_trace(
+    server: LocalTofuPilot, signum: signal.Signals, *args: str, after: int
+) -> tuple[int, str, str]:
+    """`genealogy trace ARGS` in a process of its own, one unit a request, sent `signum` once
+    `after` requests have reached the server (the next ones are slow): exit code, out, err."""
+    return signalled(
+        server,
+        signum,
+        "trace",
+        *args,
+        "--no-cache",
+        after=after,
+        GENEALOGY_VIA="get",
+        GENEALOGY_NO_HISTORY="1",
+    )
+
+
+def test_problems_interrupted_during_the_crawl_up_are_said_not_looked_at_for_that_reason(
+    make_server: MakeServer,
+) -> None:
+    server = make_server(chain(8), latency=0.3)
+    code, stdout, stderr = interrupted_trace(
+        server, signal.SIGTERM, "LINK-7", "--problems", "-f", "json", after=3
+    )
+    assert code == ExitCode.TERMINATED, stderr
+    data = json.loads(stdout)
+    assert data["problems"] is None and data["problems_interrupted"] is True
+    (path,) = path_serials(data)
+    assert path[0] == "LINK-7" and "LINK-0" not in path  # stopped on the way up
+    assert data["paths"][0]["end"] == "unknown"
+    assert server.total_requests < 8  # no crawl down after the interruption
+    code, stdout, stderr = interrupted_trace(
+        server, signal.SIGINT, "LINK-7", "LINK-6", "--problems", after=server.total_requests + 3
+    )
+    assert code == ExitCode.INTERRUPTED, stderr
+    assert "the run was interrupted before --problems crawled them" in stdout
+    assert "--problems crawls them and lists them" not in stdout
+    # asked without --problems, an interrupted run still points at --problems
+    code, stdout, _ = interrupted_trace(
+        server, signal.SIGINT, "LINK-7", "-f", "json", after=server.total_requests + 2
+    )
+    assert code == ExitCode.INTERRUPTED
+    data = json.loads(stdout)
+    assert data["problems"] is None and data["problems_interrupted"] is False
+
+
+def test_serials_differing_only_in_case_are_traced_once_in_the_first_spelling(
+    make_server: MakeServer, tmp_path: Path
+) -> None:
+    server = make_server(chain(8), latency=0.3)
+    # interrupted before the units are back: the serials are reported as they were given
+    code, stdout, stderr = interrupted_trace(
+        server, signal.SIGINT, "link-7", "LINK-7", "Link-7", "-f", "json", after=1
+    )
+    assert code == ExitCode.INTERRUPTED, stderr
+    data = json.loads(stdout)
+    assert data["serial"] == "link-7" and path_serials(data) == [["link-7"]]
+    server = make_server(shop())
+    listing = tmp_path / "recall.txt"
+    listing.write_text("cell-2\nCELL-1\n", encoding="utf-8")
+    args = ("CELL-2", "cell-1", "--from-file", str(listing), "-f", "json")
+    data = json_of(trace(server, *args))
+    assert data["serials"] == ["CELL-2", "CELL-1"]
+    assert [one["serial"] for one in data["traces"]] == ["CELL-2", "CELL-1"]
+    assert data["shared"] == [{"top": "RACK-0007", "contains": ["CELL-2", "CELL-1"]}]
+
+
+HUGE = "X" * 9000
+"""A serial number no URL can carry."""
+
+
+@pytest.mark.parametrize(
+    "serials",
+    [(HUGE,), ("CELL-1", HUGE), ("CELL-1", "CELL-2", HUGE), ("CELL-1", "BAD-\udcff")],
+    ids=["alone", "second", "third", "lone-surrogate"],
+)
+def test_a_serial_that_cannot_be_requested_is_a_usage_error_wherever_it_is_given(
+    make_server: MakeServer, serials: tuple[str, ...]
+) -> None:
+    server = make_server(shop())
+    for problems in ((), ("--problems",)):
+        result = trace(server, *serials, *problems)
+        assert result.exit_code == ExitCode.USAGE, result.output
+        assert result.stdout == "" and "Problems inside" not in result.output
+        assert server.total_requests == 0  # refused before any request
+        bad = serials[-1]
+        assert f"{printable(bad[:39])}…" in result.stderr or printable(bad) in result.stderr
+        assert "cannot be requested; correct or remove it" in result.stderr
+        assert HUGE not in result.stderr  # named, clipped: not 9,000 characters
+        assert "CELL-1:" not in result.stderr  # the good ones are not blamed
+
+
+def test_every_unrequestable_serial_from_a_file_is_named(
+    make_server: MakeServer, tmp_path: Path
+) -> None:
+    server = make_server(shop())
+    listing = tmp_path / "recall.txt"
+    lines = ["CELL-1", *(f"{n}{HUGE}" for n in range(7)), "CELL-3"]
+    listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = trace(server, "CELL-2", "--from-file", str(listing))
+    assert result.exit_code == ExitCode.USAGE and server.total_requests == 0
+    assert "7 serial numbers cannot be requested; correct or remove them" in result.stderr
+    named = [line for line in result.stderr.splitlines() if "too long to request" in line]
+    assert [line.strip()[0] for line in named] == ["0", "1", "2", "3", "4"]
+    assert "and 2 more" in result.stderr
+
+
+def test_when_none_of_several_serials_exists_each_is_named(make_server: MakeServer) -> None:
+    server = make_server(shop())
+    result = trace(server, "NOPE-1", "NOPE-2", "nope-1", "NOPE-3")
+    assert result.exit_code == ExitCode.START_NOT_FOUND and result.stdout == ""
+    assert "None of the 3 units was found: 'NOPE-1', 'NOPE-2', 'NOPE-3'" in result.stderr
+    many = [f"NOPE-{n}" for n in range(1, 13)]
+    result = trace(server, *many)
+    assert result.exit_code == ExitCode.START_NOT_FOUND
+    assert (
+        "None of the 12 units was found: 'NOPE-1', 'NOPE-2', 'NOPE-3', 'NOPE-4', 'NOPE-5' "
+        "and 7 more: check the serial numbers"
+    ) in result.stderr
+    # one that could not be fetched among them: exit 8, both kinds named
+    from genealogy.localserver import Fault
+
+    server.faults["NOPE-2"] = Fault(500, times=None)
+    result = trace(server, "NOPE-1", "NOPE-2", "--retries", "0", via="get")
+    assert result.exit_code == ExitCode.UNREACHABLE, result.output
+    assert "Could not fetch any of the 2 start units: 'NOPE-2'" in result.stderr
+    assert "not found: 'NOPE-1'" in result.stderr

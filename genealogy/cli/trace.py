@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,7 +43,7 @@ from genealogy.cli.params import (
     view_arguments,
 )
 from genealogy.errors import ExitCode
-from genealogy.text import printable
+from genealogy.text import clip, printable
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -81,6 +82,8 @@ def _trace_args(**values: Any) -> TraceArgs:
         raise click.UsageError("Nothing to trace: give serial numbers, or --from-file FILE.")
     if any(not serial.strip() for serial in serials):
         raise click.UsageError("An empty serial number was given.")
+    unique = _once_each(serials)
+    _refuse_unrequestable(unique, values["base_url"])
     up, down = values.pop("up"), values.pop("down")
     if up and down:
         raise click.UsageError("--up and --down exclude each other: --down crawls both ways.")
@@ -88,7 +91,35 @@ def _trace_args(**values: Any) -> TraceArgs:
     crawl = _crawl_args(serial=serials[0], up=False, down=False, **values)
     shape = dataclasses.replace(crawl.shape, direction="both" if down else "up")
     crawl = dataclasses.replace(crawl, shape=shape)
-    return TraceArgs(tuple(dict.fromkeys(serials)), crawl, problems)
+    return TraceArgs(unique, crawl, problems)
+
+
+def _once_each(serials: list[str]) -> tuple[str, ...]:
+    """Each serial once, as the crawl matches them (case folded), in the first spelling."""
+    from genealogy.matching import fold
+
+    first: dict[str, str] = {}
+    for serial in serials:
+        first.setdefault(fold(serial), serial)
+    return tuple(first.values())
+
+
+def _refuse_unrequestable(serials: Sequence[str], base_url: str) -> None:
+    """A usage error naming every serial no request can carry (too long for a URL, not
+    Unicode text), whether given alone or among others: never crawled, never a 'top'."""
+    from genealogy.sources.listing import refusal
+
+    refused = [(serial, why) for serial in serials if (why := refusal(serial, base_url))]
+    if not refused:
+        return
+    lines = [f"  {printable(clip(serial, 40))}: {why}" for serial, why in refused[:5]]
+    if len(refused) > 5:
+        lines.append(f"  and {len(refused) - 5:,} more")
+    noun = "serial number" if len(refused) == 1 else f"{len(refused):,} serial numbers"
+    raise click.UsageError(
+        f"{noun.capitalize()} cannot be requested; correct or remove "
+        f"{'it' if len(refused) == 1 else 'them'}:\n" + "\n".join(lines)
+    )
 
 
 trace_arguments = grouped(
@@ -172,14 +203,17 @@ def trace_command(
     -f json: one SERIAL gives {"serial", "tops", "reached", "paths": [{"end", "steps",
     "flags"}], "flags", "problems"}; several give {"serials", "tops", "traces": [...],
     "not_found",
-    "shared": [{"top", "contains"}], "problems"}. "problems" is null without --problems,
-    else {"tops", "count", "by_kind", "groups": [{"kind", "count", "units"}],
+    "shared": [{"top", "contains"}], "problems"}. "problems" is null without --problems
+    (and when the run was interrupted before they were looked at: "problems_interrupted"
+    is then true), else {"tops", "count", "by_kind", "groups": [{"kind", "count", "units"}],
     "units_looked_at", "unexplored", "omitted_paths"}.
 
     \b
-    Exit codes: 0 traced; 3 some units could not be fetched; 4 a serial number given was
-    not found (the others are still traced and written; only one serial, or none found:
-    nothing is written); 8 not one of them could be fetched.
+    Exit codes: 0 traced; 2 a serial number no request can carry (too long for a URL), named
+    before anything is crawled; 3 some units could not be fetched; 4 a serial number given
+    was not found (the others are still traced and written; only one serial, or none found:
+    nothing is written, and the error names each); 8 not one of them could be fetched.
+    Serials differing only in case are traced once, as first spelled.
     """
     from genealogy.queries import trace_many
 
@@ -193,6 +227,8 @@ def trace_command(
     result, graph = up_result, up_graph
     if trace.problems and not up_result.interrupted:
         result, graph, found = _look_inside(trace, view, found, up_result, up_graph, counters)
+    elif trace.problems:  # Ctrl-C or SIGTERM during the crawl up: no crawl down
+        found = dataclasses.replace(found, problems_interrupted=True)
     signals.hold()  # the crawl is over: from here until it is written, the output comes first
     prefetch.join()
     _write_report(found, output, fmt, charset, verbose=crawl.reporting.verbose > 0)
@@ -251,7 +287,11 @@ def _write_report(found: Traces, output: str, fmt: str, charset: str, *, verbose
 
     report: Trace | Traces = found
     if len(found.serials) == 1 and found.traces:
-        report = dataclasses.replace(found.traces[0], problems=found.problems)
+        report = dataclasses.replace(
+            found.traces[0],
+            problems=found.problems,
+            problems_interrupted=found.problems_interrupted,
+        )
     if fmt == "json":
         _write(_json(report.to_dict()), output, is_json=True)
     else:

@@ -204,6 +204,8 @@ class Trace:
     total_paths: int | None = None  # paths in all, when countable (see PATH_COUNT_LIMIT)
     up_only: bool = False  # the graph was crawled up only: a unit listing one of these units
     # as a child, other than the parent its record names, was not read
+    problems_interrupted: bool = False  # problems were asked for, but the run was
+    # interrupted before they were looked at (`problems` is then None)
 
     @property
     def tops(self) -> tuple[str, ...]:
@@ -228,6 +230,7 @@ class Trace:
             "total_paths": self.total_paths,
             "up_only": self.up_only,
             "problems": None if self.problems is None else self.problems.to_dict(),
+            "problems_interrupted": self.problems_interrupted,
         }
 
 
@@ -241,6 +244,7 @@ class Traces:
     shared: tuple[tuple[str, tuple[str, ...]], ...]  # top -> the traced units it contains (2+)
     problems: Problems | None = None  # inside every top reached, asked for with problems=True
     up_only: bool = False  # as `Trace.up_only`
+    problems_interrupted: bool = False  # as `Trace.problems_interrupted`
 
     @property
     def tops(self) -> tuple[str, ...]:
@@ -264,6 +268,7 @@ class Traces:
             "shared": [{"top": top, "contains": list(units)} for top, units in self.shared],
             "up_only": self.up_only,
             "problems": None if self.problems is None else self.problems.to_dict(),
+            "problems_interrupted": self.problems_interrupted,
         }
 
 
@@ -338,6 +343,7 @@ def _with_problems(found: Trace, report: Problems) -> Trace:
         found.truncated,
         found.total_paths,
         found.up_only,
+        found.problems_interrupted,
     )
 
 

@@ -21,7 +21,6 @@ from genealogy.queries.trace import (
     PATH_COUNT_LIMIT,
     Flag,
     Problem,
-    Problems,
     Step,
     Trace,
     TracePath,
@@ -134,7 +133,7 @@ def format_text(
     if isinstance(result, Trace):
         blocks = _trace_blocks(result, charset)
         blocks.append(_structure(result.flags, charset, result.up_only))
-        blocks.append(_problems(result.problems, result.reached, charset, verbose))
+        blocks.append(_problems(result, charset, verbose))
         return "\n\n".join(blocks)
     blocks = []
     traces = {found.serial: found for found in result.traces}
@@ -145,7 +144,7 @@ def format_text(
     blocks.append(_structure(result.flags, charset, result.up_only))
     if len(result.traces) > 1:
         blocks.append(_shared(result))
-    blocks.append(_problems(result.problems, result.reached, charset, verbose))
+    blocks.append(_problems(result, charset, verbose))
     return "\n\n".join(blocks)
 
 
@@ -220,10 +219,14 @@ def _shared(result: Traces) -> str:
     return "\n".join(lines)
 
 
-def _problems(
-    report: Problems | None, tops: Sequence[str], charset: Charset, verbose: bool
-) -> str:
-    where = _tops_words(report.tops if report else tops)
+def _problems(result: Trace | Traces, charset: Charset, verbose: bool) -> str:
+    report = result.problems
+    where = _tops_words(report.tops if report else result.reached)
+    if report is None and result.problems_interrupted:
+        return (
+            f"Problems inside {where}: not looked at: the run was interrupted before "
+            "--problems crawled them (run it again to list them)."
+        )
     if report is None:
         return f"Problems inside {where}: not looked at (--problems crawls them and lists them)."
     unexplored = report.unexplored

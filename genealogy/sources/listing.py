@@ -27,7 +27,7 @@ from genealogy.models import LenientRunDigest, ListedItem, ListedUnit, PageMeta,
 from genealogy.records import UnreadableRecord, read_record
 from genealogy.sources import Counters, Failed, JsonFailed, NotFound
 from genealogy.sources.cache import CachedRow, UnitCache, storable
-from genealogy.sources.http import HttpSource, SerialChunks, chunk_serials
+from genealogy.sources.http import HttpSource, SerialChunks, chunk_serials, unaddressable
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +37,20 @@ PAGE_LIMIT = 100
 PAGE_FILL = 0.9
 """Run-history requests carry as many serials as should fill nine tenths of a page, judged
 from the first 100 units' runs: a chunk of 100 units with 102 runs would cost two requests."""
+UNIT_LIST_PARAMS = (("limit", str(PAGE_LIMIT)), ("include_metadata", "true"))
+"""What every unit list request asks besides the serial numbers."""
 MISSING_ENDPOINT = frozenset({400, 404, 405, 501})
 """What a server without a list endpoint answers its first request."""
 MAX_PAGES = 10_000
 """Pages followed for one chunk at most: a server whose cursor never ends cannot loop us."""
+
+
+def refusal(serial: str, base_url: str) -> str | None:
+    """Why no unit request can carry `serial`, neither alone nor in a list request (empty,
+    not Unicode text, too long for a URL), or None: worth knowing before crawling from it."""
+    return unaddressable(serial, base_url) or chunk_serials(
+        base_url, UNITS_PATH, [serial], params=UNIT_LIST_PARAMS
+    ).unrequestable.get(serial)
 
 
 class ListEndpointsMissing(Exception):
@@ -121,7 +131,7 @@ class ListSource:
         return answers
 
     async def _fetch_units(self, http: HttpSource, serials: list[str]) -> dict[str, ListOutcome]:
-        params = [("limit", str(PAGE_LIMIT)), ("include_metadata", "true")]
+        params = list(UNIT_LIST_PARAMS)
         split = chunk_serials(http.settings.base_url, UNITS_PATH, serials, params=params)
         answers: dict[str, ListOutcome] = {
             fold(serial): Failed(reason) for serial, reason in split.unrequestable.items()
