@@ -14,6 +14,7 @@ is raised then, and the crawl falls back to one request per unit.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -165,7 +166,7 @@ class ListSource:
             outcome: ListOutcome = NotFound(row.reason or "not found")
         else:
             try:
-                item = LISTED_ITEM.validate_json(row.record or "")
+                item = listed_item().validate_json(row.record or "")
             except (pydantic.ValidationError, ValueError, RecursionError):
                 return None
             outcome = Listed(item, cached=True, warnings=row.warnings)
@@ -176,7 +177,7 @@ class ListSource:
         if self.cache is None:
             return
         if isinstance(outcome, Listed):
-            record = LISTED_ITEM.dump_json(outcome.item).decode()
+            record = listed_item().dump_json(outcome.item).decode()
             self._store_row("listed", serial, record, None, outcome.warnings)
         elif isinstance(outcome, NotFound):
             self._store_row("listed", serial, None, outcome.reason)
@@ -239,7 +240,7 @@ class ListSource:
                 history = History(tuple(sorted(runs[fold(serial)], key=_run_order)))
                 answers[fold(serial)] = history
                 if self.cache is not None:
-                    record = RUN_ITEMS.dump_json(list(history.runs)).decode()
+                    record = run_items().dump_json(list(history.runs)).decode()
                     self._store_row("runs", serial, record)
         return answers
 
@@ -250,7 +251,7 @@ class ListSource:
         if row is None or row.record is None:
             return None
         try:
-            runs = tuple(RUN_ITEMS.validate_json(row.record))
+            runs = tuple(run_items().validate_json(row.record))
         except (pydantic.ValidationError, ValueError, TypeError, RecursionError):
             return None
         self.counters.cache_hits += 1
@@ -323,23 +324,31 @@ class ListSource:
 class UnitsPage(pydantic.BaseModel):
     """A page of `GET /v2/units` whose every item reads as a `ListedItem` as it stands."""
 
+    model_config = pydantic.ConfigDict(defer_build=True)  # built when first used, not imported
+
     data: list[ListedItem]
     meta: PageMeta
-
-
-LISTED_ITEM: pydantic.TypeAdapter[ListedItem] = pydantic.TypeAdapter(ListedItem)
-"""Reads and writes a listed unit as the cache keeps it."""
 
 
 class RunsPage(pydantic.BaseModel):
     """A page of `GET /v2/runs` whose every item reads as a `RunItem` as it stands."""
 
+    model_config = pydantic.ConfigDict(defer_build=True)
+
     data: list[RunItem]
     meta: PageMeta
 
 
-RUN_ITEMS: pydantic.TypeAdapter[list[RunItem]] = pydantic.TypeAdapter(list[RunItem])
-"""Reads and writes a unit's runs as the cache keeps them."""
+@functools.cache
+def listed_item() -> pydantic.TypeAdapter[ListedItem]:
+    """Reads and writes a listed unit as the cache keeps it (made on first use)."""
+    return pydantic.TypeAdapter(ListedItem)
+
+
+@functools.cache
+def run_items() -> pydantic.TypeAdapter[list[RunItem]]:
+    """Reads and writes a unit's runs as the cache keeps them (made on first use)."""
+    return pydantic.TypeAdapter(list[RunItem])
 
 
 def read_run(raw: Any) -> RunItem | None:
