@@ -184,6 +184,7 @@ def test_a_baseline_fails_ci_only_on_new_findings(server: LocalTofuPilot, tmp_pa
         "1 new finding matches --fail-on any (failed-run-installed ×1); 7 accepted by the baseline"
         in new.stderr
     )
+    assert "from cache; 1 finding\n" in new.stderr  # the crawl's line, in the singular
     verbose = run(server, DEMO_START, "--baseline", str(baseline), "-v").stdout
     assert verbose.splitlines()[0].endswith("; 1 baseline entry no longer found (fixed)")
     assert verbose.endswith(

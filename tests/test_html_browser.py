@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from genealogy.cli import main
-from genealogy.datasets import DEMO_START, MISSING_SERIAL, synthetic_tree
+from genealogy.datasets import DEMO_START, MISSING_SERIAL, factory, synthetic_tree
 from genealogy.localserver import LocalTofuPilot
 from genealogy.nodes import outcome
 from genealogy.renderers.json import load
@@ -115,37 +115,72 @@ def expected_made_by(attrs: dict[str, Any]) -> str:
     return " \u00b7 ".join(made_by) or "\u2014"
 
 
-@pytest.mark.graphviz
-def test_the_demo_page_opens_on_the_failed_start_unit_with_every_detail(
-    browser_page: BrowserPage, demo: Path, demo_graph: nx.DiGraph
-) -> None:
-    browser_page.open(demo / "genealogy.html")
-    attrs = demo_graph.nodes[DEMO_START]
-    assert attrs["run_outcome"] == "FAIL"
-    assert selected(browser_page) == [DEMO_START]
-    shown = details(browser_page)
-    assert shown["serial"] == DEMO_START
+def assert_unit_details(shown: dict[str, str], graph: nx.DiGraph, serial: str) -> None:
+    """What the details list of any fetched unit shows: its record's fields and its path up."""
+    attrs = graph.nodes[serial]
+    assert shown["serial"] == serial
     assert shown["part_number"] == attrs["part_number"]
     assert shown["part_name"] == attrs["part_name"]
     assert shown["revision"] == attrs["revision"]
     assert shown["batch"] == attrs["batch"]
     assert shown["sample"] == (attrs["sample"] or "\u2014")
+    assert shown["made_by"] == expected_made_by(attrs)
+    assert shown["children_count"] == str(len(attrs["children_serials"]))
+    assert shown["status"] == "fetched"
+    path = [serial]
+    while list(graph.predecessors(path[-1])):
+        (parent,) = graph.predecessors(path[-1])
+        path.append(parent)
+    assert path[-1] in graph.graph["roots"]
+    assert shown["path"] == "".join(reversed(path))
+
+
+@pytest.mark.graphviz
+def test_the_demo_page_opens_on_the_failed_start_unit_with_every_detail(
+    browser_page: BrowserPage, demo: Path, demo_graph: nx.DiGraph
+) -> None:
+    """The demo crawls as the commands do by default: the list endpoints and the run
+    histories, which give the latest outcome and every run, not which run created the unit."""
+    browser_page.open(demo / "genealogy.html")
+    attrs = demo_graph.nodes[DEMO_START]
+    (run,) = attrs["runs"]
+    assert attrs["latest_outcome"] == run["outcome"] == "FAIL"
+    assert attrs["run_outcome"] is None
+    assert selected(browser_page) == [DEMO_START]
+    shown = details(browser_page)
+    assert_unit_details(shown, demo_graph, DEMO_START)
+    assert shown["run_outcome"] == "FAIL"
+    assert shown["created_outcome"] == "unknown"  # tested, but by which run the list does not say
+    assert shown["run_procedure"] == shown["run_started_at"] == shown["run_duration"] == "\u2014"
+    history = browser_page.page.locator("#details ol.runs li")
+    assert history.count() == 1
+    seconds = round(run["duration_s"])
+    assert history.first.locator(".run-outcome").text_content() == "FAIL"
+    assert history.first.locator(".run-procedure").text_content() == run["procedure"]
+    assert history.first.locator(".run-started").text_content() == run["started_at"]
+    assert history.first.locator(".run-duration").text_content() == (
+        f"{seconds // 60} min {seconds % 60:02d} s"
+    )
+    finished(browser_page)
+
+
+@pytest.mark.graphviz
+def test_a_per_unit_crawl_shows_the_creating_run(browser_page: BrowserPage, tmp_path: Path) -> None:
+    """`--via get` reads each unit's creating run: its outcome, procedure, start and duration."""
+    page = exported(factory(), DEMO_START, tmp_path / "demo.html")
+    graph = load(exported(factory(), DEMO_START, tmp_path / "demo.json").read_text("utf-8"))
+    browser_page.open(page)
+    attrs = graph.nodes[DEMO_START]
+    assert attrs["run_outcome"] == "FAIL"
+    assert selected(browser_page) == [DEMO_START]
+    shown = details(browser_page)
+    assert_unit_details(shown, graph, DEMO_START)
     assert shown["run_outcome"] == "FAIL"
     assert shown["run_procedure"] == attrs["run_procedure"]
-    assert shown["made_by"] == expected_made_by(attrs)
     assert shown["run_started_at"] == attrs["run_started_at"]
     seconds = round(attrs["run_duration_s"])
     assert 60 <= seconds < 3600
     assert shown["run_duration"] == f"{seconds // 60} min {seconds % 60:02d} s"
-    assert shown["children_count"] == str(len(attrs["children_serials"]))
-    assert shown["status"] == "fetched"
-    top = demo_graph.graph["roots"]
-    path = [DEMO_START]
-    while list(demo_graph.predecessors(path[-1])):
-        (parent,) = demo_graph.predecessors(path[-1])
-        path.append(parent)
-    assert path[-1] in top
-    assert shown["path"] == "".join(reversed(path))
     finished(browser_page)
 
 
@@ -245,7 +280,7 @@ def test_expand_and_collapse_with_the_mouse_and_the_keyboard(
 
 @pytest.mark.graphviz
 def test_findings_are_listed_and_select_the_units_involved(
-    browser_page: BrowserPage, demo: Path
+    browser_page: BrowserPage, demo: Path, demo_graph: nx.DiGraph
 ) -> None:
     page = browser_page.page
     browser_page.open(demo / "genealogy.html")
@@ -263,7 +298,7 @@ def test_findings_are_listed_and_select_the_units_involved(
     shown = details(browser_page)
     assert shown["serial"] == MISSING_SERIAL
     assert shown["status"].startswith("not found")
-    assert "404" in shown["reason"]
+    assert shown["reason"] == demo_graph.nodes[MISSING_SERIAL]["reason"]  # why, as crawled
     assert buttons.nth(missing).get_attribute("aria-pressed") == "true"
     widest = max(report["findings"], key=lambda f: len(f["serials"]))
     buttons.nth(report["findings"].index(widest)).click()

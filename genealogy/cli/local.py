@@ -39,7 +39,8 @@ def demo(out_dir: Path, start: str | None) -> None:
     """Run the whole job on bundled demo data, against a local TofuPilot-compatible server.
 
     Writes the assembly in every format, and the three jobs' reports: the tree, the trace
-    of the start unit up to its product, and the audit.
+    of the start unit up to its product, and the audit. It crawls as the commands do by
+    default, so that what it writes is what they print on the same data.
     """
     from genealogy.cli.report import crawl_summary
     from genealogy.datasets import DEMO_START, demo_data
@@ -60,8 +61,8 @@ def demo(out_dir: Path, start: str | None) -> None:
             f"({len(units)} demo units, {len(runs)} runs)"
         )
         click.echo(f"Crawling the assembly around {serial} ...")
-        # one request per unit, for each unit's creating run, and then every run history
-        crawl = CrawlOptions(base_url=server.url, api_key=key, via="get", history=True)
+        # as the commands crawl by default: a whole level per list request, then the run histories
+        crawl = CrawlOptions(base_url=server.url, api_key=key, via="auto", history=True)
         try:
             result = run_crawl(serial, crawl)
         except GenealogyError as error:

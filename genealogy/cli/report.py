@@ -32,7 +32,7 @@ def crawl_summary(
         f"{c.requests} requests, {c.retries} retries, {c.cache_hits} from cache"
     )
     if findings is not None:
-        line += f"; {findings} findings"
+        line += f"; {findings} finding{'' if findings == 1 else 's'}"
     if result.interrupted:
         line += "; interrupted: the output holds what was crawled so far"
     failed = sorted(result.failed(strict), key=lambda state: state.serial)
