@@ -301,3 +301,23 @@ def test_a_malformed_run_in_a_page_loses_only_its_bad_fields(make_server: MakeSe
         for run in attrs.get("runs") or ():
             if run["id"] != damaged["id"]:
                 assert run["started_at"] is not None, other
+
+
+def test_the_timeline_takes_the_first_run_where_no_creating_run_is_read(
+    make_server: MakeServer,
+) -> None:
+    """Through the list endpoints the record's creating run is not read: the timeline gives
+    each tested unit its first run instead, the run that created it on the per-unit path."""
+    units, runs = demo_data()
+    server = make_server(units, runs=runs)
+    listed_path = genealogy.audit(listed(server, DEMO_START)).timeline
+    per_unit = genealogy.audit(crawl(server, DEMO_START, history=True)).timeline
+    assert [entry.serial for entry in listed_path] == [entry.serial for entry in per_unit]
+    tested = [entry for entry in per_unit if entry.run_id is not None]
+    assert tested
+    by_serial = {entry.serial: entry for entry in listed_path}
+    for entry in tested:
+        first = by_serial[entry.serial]
+        held = server.history(entry.serial)
+        assert first.run_id == held[0]["id"] == entry.run_id, entry.serial
+        assert (first.outcome, first.procedure) == (entry.outcome, entry.procedure), entry.serial

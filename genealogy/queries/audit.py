@@ -808,21 +808,38 @@ def _reach(graph: nx.DiGraph, sources: Iterable[str]) -> set[str]:
     return seen
 
 
+def _creating_run(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """The run that created the unit: from its record (`GET /v2/units/{serial}`), or, where
+    only the list endpoints were read, the first run of its history, which is the run a unit
+    is created by; all None when neither is known."""
+    if attrs.get("run_id") is not None:
+        return {
+            "id": attrs["run_id"],
+            "procedure": attrs.get("run_procedure"),
+            "outcome": attrs.get("run_outcome"),
+            "duration_s": attrs.get("run_duration_s"),
+        }
+    runs = _runs(attrs)
+    first = runs[0] if runs else {}
+    return {key: first.get(key) for key in ("id", "procedure", "outcome", "duration_s")}
+
+
 def _timeline(view: _View) -> tuple[TimelineEntry, ...]:
     entries = []
     for node in view.fetched:
         attrs = view.attrs[node]
+        run = _creating_run(attrs)
         entries.append(
             TimelineEntry(
                 created_at=str(attrs.get("created_at")),
                 serial=node,
                 part_number=attrs.get("part_number"),
                 revision=attrs.get("revision"),
-                run_id=attrs.get("run_id"),
-                procedure=attrs.get("run_procedure"),
+                run_id=run["id"],
+                procedure=run["procedure"],
                 made_by=attrs.get("created_by_station") or attrs.get("created_by_user"),
-                outcome=attrs.get("run_outcome"),
-                duration_s=attrs.get("run_duration_s"),
+                outcome=run["outcome"],
+                duration_s=run["duration_s"],
             )
         )
     never = datetime.max.replace(tzinfo=UTC)
