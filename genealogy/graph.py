@@ -26,14 +26,21 @@ def _build(result: CrawlResult) -> nx.DiGraph:
     states = sorted(result.units.values(), key=lambda state: state.serial)  # stable exports
     nodes = {fold(state.serial): state.serial for state in states}
     starts = {result.start, *result.starts}
-    for state in states:
-        attrs = node_attributes(state, state.serial in starts)
+    rows = [(state.serial, node_attributes(state, state.serial in starts)) for state in states]
+    for _, attrs in rows:
         _name_links_by_node(attrs, nodes)
-        graph.add_nodes_from([(state.serial, attrs)])  # no copy through keyword arguments
-    for serial, attrs in graph.nodes(data=True):
+    graph.add_nodes_from(rows)  # in one call: no copy through keyword arguments
+    sides: dict[tuple[str, str], set[str]] = {}  # each link, and who declared it
+    for serial, attrs in rows:
         for parent, child in sorted(_declared_links(serial, attrs)):
             if parent in graph and child in graph:
-                _add_link(graph, parent, child, declared_by_parent=parent == serial)
+                sides.setdefault((parent, child), set()).add(
+                    "parent" if parent == serial else "child"
+                )
+    graph.add_edges_from(
+        (parent, child, {"declared_by": sorted(declared)})
+        for (parent, child), declared in sides.items()
+    )
     graph.graph.update(
         start=result.start,
         direction=str(result.direction),
@@ -95,16 +102,6 @@ def _declared_links(serial: str, attrs: dict[str, Any]) -> list[tuple[str, str]]
     if attrs["parent_serial"] is not None:
         links.append((attrs["parent_serial"], serial))
     return links
-
-
-def _add_link(graph: nx.DiGraph, parent: str, child: str, *, declared_by_parent: bool) -> None:
-    """One edge per parent-child pair, recording which side(s) of the link declared it."""
-    side = "parent" if declared_by_parent else "child"
-    edge = graph.succ[parent].get(child)  # its attributes, if the other side declared it
-    if edge is None:
-        graph.add_edge(parent, child, declared_by=[side])
-    elif side not in edge["declared_by"]:
-        edge["declared_by"] = sorted([*edge["declared_by"], side])
 
 
 def roots(graph: nx.DiGraph) -> list[str]:
