@@ -724,3 +724,26 @@ def test_the_traction_pack_answers_a_100_serial_query_quickly() -> None:
         assert units(server, {"exclude_units_with_parent": "true"}) == [TRACTION_PACK]
     finally:
         server.stop()
+
+
+def test_a_record_replaced_in_the_store_is_listed_anew(demo: LocalTofuPilot) -> None:
+    """Items are encoded once per record: a unit replaced (as tests and `serve` data do) must
+    not be answered from the old encoding, and the answer equals encoding the body whole."""
+    query = {"serial_numbers": ["PDU-R48-0019"], "include_metadata": "true"}
+    status, before = get(demo, "units", query)
+    assert status == 200 and before["data"][0]["part"]["revision"]["number"] == "A"
+    record = json.loads(json.dumps(demo.units["PDU-R48-0019"]))
+    record["part"]["revision"]["number"] = "B"
+    demo.units["PDU-R48-0019"] = record
+    _, after = get(demo, "units", query)
+    assert after["data"][0]["part"]["revision"]["number"] == "B"
+    params = {
+        name: list(values) if isinstance(values, list) else [values]
+        for name, values in query.items()
+    }
+    status, _, body = demo.answer(
+        f"/api/v2/units?{urlencode(query, doseq=True)}", f"Bearer {API_KEY}"
+    )
+    assert body == json.dumps(demo.list_units(params)).encode()
+    _, _, runs_body = demo.answer("/api/v2/runs?serial_numbers=PCB-CTR-1180", f"Bearer {API_KEY}")
+    assert runs_body == json.dumps(demo.list_runs({"serial_numbers": ["PCB-CTR-1180"]})).encode()
