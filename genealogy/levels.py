@@ -21,7 +21,15 @@ from genealogy.errors import AuthError, StartNotFound, StartUnreachable
 from genealogy.matching import fold
 from genealogy.nodes import Status
 from genealogy.sources import Counters, Failed, NotFound
-from genealogy.sources.listing import History, Listed, ListEndpointsMissing, ListSource
+from genealogy.sources.listing import (
+    PAGE_LIMIT,
+    History,
+    Listed,
+    ListEndpointsMissing,
+    ListOutcome,
+    ListSource,
+    history_batch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +64,12 @@ class LevelCrawler(Crawler):
         self.history = history
         self._histories: list[asyncio.Task[None]] = []
         self._later: list[UnitState] = []  # up: the histories wanted once every level is in
+        # by depth: units read and not yet asked about their runs; the levels read whole; those
+        # whose first request is telling how many runs a unit has; and what it told
+        self._waiting: dict[int, list[UnitState]] = {}
+        self._read_whole: set[int] = set()
+        self._sizing: set[int] = set()
+        self._batch: dict[int, int] = {}
 
     async def crawl_many(self, starts: Sequence[str]) -> CrawlResult:
         """Crawl from `starts` (all at depth 0, asked for in one batch), level by level; the
@@ -80,7 +94,8 @@ class LevelCrawler(Crawler):
                 await self._fetch_level(level)
             if self._later:
                 self._histories.append(asyncio.create_task(self._fetch_histories(self._later)))
-            await asyncio.gather(*self._histories)
+            while not all(task.done() for task in self._histories):
+                await asyncio.gather(*self._histories)  # one done may ask for more
         except (StartNotFound, StartUnreachable, ListEndpointsMissing):
             raise
         except BaseException:  # cancellation (Ctrl-C) or an error no unit can absorb
@@ -103,25 +118,61 @@ class LevelCrawler(Crawler):
         return level
 
     async def _fetch_level(self, level: list[UnitState]) -> None:
-        answers = await self.listing.units([state.serial for state in level])
-        fetched = []
-        for state in level:
+        """Ask for the level a page's worth at a time, all at once (the HTTP source bounds
+        the requests in flight), and read each answer in order as it comes, so that run
+        histories are asked for while the rest of the level is still on its way."""
+        groups = [level[at : at + PAGE_LIMIT] for at in range(0, len(level), PAGE_LIMIT)]
+        asked = [
+            asyncio.ensure_future(self.listing.units([state.serial for state in group]))
+            for group in groups
+        ]
+        try:
+            for group, answer in zip(groups, asked, strict=True):
+                self._read_group(group, await answer)
+        finally:
+            for pending in asked:  # an error or Ctrl-C: no request may outlive the crawl
+                pending.cancel()
+            await asyncio.gather(*asked, return_exceptions=True)
+        self._ask_histories(level_read=True)
+
+    def _read_group(self, group: list[UnitState], answers: dict[str, ListOutcome]) -> None:
+        for state in group:
             outcome = answers.get(fold(state.serial)) or Failed("no answer for it")
             if isinstance(outcome, Listed):
                 self._listed(state, outcome)
-                fetched.append(state)
+                if self.history and self.direction is Direction.UP:
+                    # a few units a level (a trace): one request for all their histories at
+                    # the end, not one a level
+                    self._later.append(state)
+                elif self.history:
+                    self._waiting.setdefault(state.depth, []).append(state)
             elif isinstance(outcome, NotFound):
                 state.status, state.reason = Status.NOT_FOUND, outcome.reason
             else:
                 state.status, state.reason = Status.ERROR, outcome.reason
             self.counters.done += 1
             self.on_progress()
-        if self.history and fetched and self.direction is Direction.UP:
-            # a few units a level (a trace): one request for all their histories at the end,
-            # not one a level
-            self._later.extend(fetched)
-        elif self.history and fetched:
-            self._histories.append(asyncio.create_task(self._fetch_histories(fetched)))
+        self._ask_histories(level_read=False)
+
+    def _ask_histories(self, *, level_read: bool) -> None:
+        """Ask for run histories in requests of about a page of runs each, as soon as that
+        many units of a level are read (when the level is read, the rest too).
+
+        How many runs a unit has differs by level (a module is retested, a cell seldom), so
+        each level's first 100 units go alone and their runs size the level's requests."""
+        if level_read:
+            self._read_whole.update(self._waiting)
+        for depth, states in self._waiting.items():
+            while states and depth not in self._sizing:
+                size = self._batch.get(depth)
+                if size is not None and len(states) < size and depth not in self._read_whole:
+                    break
+                batch = states[: size or PAGE_LIMIT]
+                del states[: len(batch)]
+                if size is None:
+                    self._sizing.add(depth)
+                task = self._fetch_histories(batch, depth, size)
+                self._histories.append(asyncio.create_task(task))
 
     def _listed(self, state: UnitState, outcome: Listed) -> None:
         item = outcome.item
@@ -137,8 +188,15 @@ class LevelCrawler(Crawler):
         for serial in links:
             self._schedule(serial, state.depth + 1, None)
 
-    async def _fetch_histories(self, states: list[UnitState]) -> None:
-        await add_histories(self.listing, states)
+    async def _fetch_histories(
+        self, states: list[UnitState], depth: int | None = None, size: int | None = None
+    ) -> None:
+        runs = await add_histories(self.listing, states, size)
+        if depth is not None and size is None:  # a level's first: it sizes the level's others
+            self._sizing.discard(depth)
+            if runs is not None:
+                self._batch[depth] = history_batch(runs / len(states))
+            self._ask_histories(level_read=False)
 
 
 def _listed_without_runs(attrs: dict[str, Any]) -> bool:
@@ -146,37 +204,46 @@ def _listed_without_runs(attrs: dict[str, Any]) -> bool:
     return "latest_outcome" in attrs and attrs["latest_outcome"] is None and attrs["run_id"] is None
 
 
-async def add_histories(listing: ListSource, states: list[UnitState]) -> None:
+async def add_histories(
+    listing: ListSource, states: list[UnitState], per_request: int | None = None
+) -> int | None:
     """Give each fetched unit its run history (`runs`, `run_count`, `latest_outcome`); a unit
     whose history could not be fetched gets `history_error` saying why instead. A unit the
     list endpoint gave without a latest run has no runs: it is not asked about. A server
     without the runs endpoint, or a key that may not read runs, leaves the histories out with
-    one warning: the assembly itself was read."""
+    one warning: the assembly itself was read.
+
+    Returns how many runs the units have, None when no history could be read;
+    `per_request` is `ListSource.histories`'."""
     asked = []
     for state in states:
         if state.attrs is not None and _listed_without_runs(state.attrs):
             state.attrs.update(history_attributes(()))
         else:
             asked.append(state)
-    states = asked
-    if not states or listing.without_histories:
-        return
+    if not asked:
+        return 0
+    if listing.without_histories:
+        return None
     try:
-        answers = await listing.histories([state.serial for state in states])
+        answers = await listing.histories([state.serial for state in asked], per_request)
     except ListEndpointsMissing as missing:
         log.warning("the server has no run list endpoint (%s): no run histories", missing)
-        return
+        return None
     except AuthError as refused:
         log.warning("run histories left out: %s", refused)
-        return
-    for state in states:
+        return None
+    runs: int | None = None
+    for state in asked:
         answer = answers.get(fold(state.serial))
         if state.attrs is None or answer is None:
             continue
         if isinstance(answer, History):
+            runs = (runs or 0) + len(answer.runs)
             state.attrs.update(history_attributes(answer.runs))
             # every unit with a known history has the key: with no runs listed, the creating
             # run (if the record names one) is still the latest known
             state.attrs.setdefault("latest_outcome", state.attrs.get("run_outcome"))
         else:
             state.attrs["history_error"] = f"run history not fetched: {answer.reason}"
+    return runs

@@ -321,3 +321,19 @@ def test_the_timeline_takes_the_first_run_where_no_creating_run_is_read(
         held = server.history(entry.serial)
         assert first.run_id == held[0]["id"] == entry.run_id, entry.serial
         assert (first.outcome, first.procedure) == (entry.outcome, entry.procedure), entry.serial
+
+
+def test_histories_are_asked_a_page_of_runs_at_a_time_sized_per_level(
+    make_server: MakeServer,
+) -> None:
+    """A level's first 100 units go alone; their runs (one each here) size the requests for
+    the rest of the level, about 90 serials each, asked while the level still arrives."""
+    cells = [f"C{n:03d}" for n in range(250)]
+    records = [unit("TOP", children=cells), *(unit(c, parent="TOP") for c in cells)]
+    server = make_server(records)
+    graph = listed(server, "TOP")
+    assert all(graph.nodes[c]["run_count"] == 1 for c in cells)
+    assert server.endpoint_requests["units"] == 1 + 3  # TOP; 250 cells in pages of 100
+    runs = [params for endpoint, params in server.list_queries if endpoint == "runs"]
+    sizes = sorted(len(params["serial_numbers"]) for params in runs)
+    assert sizes == [1, 60, 90, 100], sizes  # TOP; the cells' first 100, then 90 and the rest

@@ -184,8 +184,13 @@ class ListSource:
 
     # -- run histories ----------------------------------------------------------------------
 
-    async def histories(self, serials: Sequence[str]) -> dict[str, HistoryOutcome]:
-        """Each serial's runs, oldest first, keyed by `fold(serial)`."""
+    async def histories(
+        self, serials: Sequence[str], per_request: int | None = None
+    ) -> dict[str, HistoryOutcome]:
+        """Each serial's runs, oldest first, keyed by `fold(serial)`.
+
+        `per_request`: serials per request (see `history_batch`); by default the first 100
+        are asked for alone, and the runs they have size the requests for the rest."""
         answers: dict[str, HistoryOutcome] = {}
         wanted = []
         for serial in dict.fromkeys(serials):
@@ -204,13 +209,14 @@ class ListSource:
             ("sort_by", "started_at"),
             ("sort_order", "asc"),
         ]
-        probe = wanted[:PAGE_LIMIT]
-        split = chunk_serials(http.settings.base_url, RUNS_PATH, probe, params=params)
+        probe = wanted[: per_request or PAGE_LIMIT]
+        split = chunk_serials(
+            http.settings.base_url, RUNS_PATH, probe, params=params, max_items=len(probe)
+        )
         batches = [(split, await self._all_pages(http, RUNS_PATH, split.chunks, params))]
         if len(wanted) > len(probe):
-            # Runs come 100 to a page: as many serials a request as fill about one page.
             runs_each = sum(len(items) for items, _ in batches[0][1]) / len(probe)
-            size = max(1, min(PAGE_LIMIT, int(PAGE_FILL * PAGE_LIMIT / max(runs_each, 0.01))))
+            size = per_request or history_batch(runs_each)
             split = chunk_serials(
                 http.settings.base_url,
                 RUNS_PATH,
@@ -359,6 +365,12 @@ def read_run(raw: Any) -> RunItem | None:
     except pydantic.ValidationError:
         return None
     return cast(RunItem, run.model_dump())
+
+
+def history_batch(runs_each: float) -> int:
+    """Serials per run-history request when units have `runs_each` runs on average: runs come
+    100 to a page, so as many serials as fill about nine tenths of one page."""
+    return max(1, min(PAGE_LIMIT, int(PAGE_FILL * PAGE_LIMIT / max(runs_each, 0.01))))
 
 
 async def every_page(
