@@ -56,7 +56,8 @@ DRAWINGS = ("dot", "svg", "png", "pdf", "html")
     "--exit-code",
     "exit_code",
     is_flag=True,
-    help="Exit with code 11 when there are differences (like `git diff --exit-code`).",
+    help="Exit with code 11 when there are differences (like `git diff --exit-code`), and 3 "
+    "when none was found but some units could not be compared.",
 )
 @output_option
 @click.option(
@@ -103,8 +104,9 @@ def diff_command(
     -o tree.svg (or .dot, .html, .png, .pdf): SERIAL's tree, the differing units marked.
 
     Exit code 0 with or without differences; with --exit-code, 11 when there are any (before
-    3). 4 when a unit, or a golden sample of the part, does not exist; 3 when units could not
-    be fetched.
+    3), and 3 when none was found but units could not be compared (an error, or a limit of
+    the crawl). 4 when a unit, or a golden sample of the part, does not exist; 3 when units
+    could not be fetched.
     """
     if (against is None) == (not golden):
         raise click.UsageError("Give one reference: --golden, or --against OTHER.")
