@@ -31,6 +31,7 @@ from genealogy.renderers import RenderOptions, render
 from tests.conftest import MakeServer, run_cli
 from tests.records import unit
 from tests.strategies import LEGEND_NODES, SVG, dot_structure
+from tests.test_html_page import embedded
 
 VIEW_WIDTH_PX = 1920  # a full-HD screen, the drawing fitted to its width
 READABLE_PX = 8.0
@@ -321,3 +322,20 @@ def test_the_library_raises_diagram_too_large_for_mermaid() -> None:
         render(graph, "mermaid", RenderOptions(group=False))
     assert raised.value.exit_code == 13
     assert len(str(render(graph, "mermaid", RenderOptions(group=False, force=True)))) > 50_000
+
+
+def test_the_html_page_lists_the_findings_of_the_units_it_shows_at_a_depth(
+    server: LocalTofuPilot, tmp_path: Path
+) -> None:
+    """`--depth 1` cuts the page at the modules: the missing cell's dangling reference and the
+    failed cell's findings are below the cut, so the page does not list them."""
+    whole, cut = tmp_path / "whole.html", tmp_path / "cut.html"
+    assert run_cli(server, "export", "CELL-21700-C-0142", "-o", str(whole)).exit_code == 0
+    result = run_cli(server, "export", "CELL-21700-C-0142", "--depth", "1", "-o", str(cut))
+    assert result.exit_code == 0, result.output
+    everything, shown = embedded(whole.read_text()), embedded(cut.read_text())
+    assert len(shown["units"]) < len(everything["units"])
+    drawn = {unit["serial"] for unit in shown["units"]}
+    assert len(shown["findings"]) < len(everything["findings"])
+    for finding in shown["findings"]:
+        assert {shown["units"][i]["serial"] for i in finding["units"]} & drawn, finding

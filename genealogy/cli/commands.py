@@ -364,8 +364,10 @@ def export_command(
     result, graph = _crawl(crawl, chosen.module)
     shown = _filtered(graph, view, crawl)
     extra: dict[str, Any] = {}
-    if chosen.name == "html":  # the page lists what `audit` reports for the same view
-        extra["audit"] = _audit_of(graph, shown)
+    if chosen.name == "html":  # the page lists what `audit` reports for the units it shows
+        from genealogy.grouping import limit_depth
+
+        extra["audit"] = _audit_of(graph, limit_depth(shown, tree.depth))
     from genealogy.renderers import render
 
     extra.update(group=diagram.group, force=diagram.force)
