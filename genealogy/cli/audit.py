@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING
 import click
 
 from genealogy.cli.commands import (
-    _audit_of,
-    _crawl,
-    _filtered,
-    _finish,
-    _json,
-    _lines,
-    _write,
+    as_json,
+    as_lines,
+    audit_of,
+    crawl_and_build,
+    filtered_view,
+    finish,
     main,
     reports_errors,
+    write_output,
 )
 from genealogy.cli.params import (
     CrawlArgs,
@@ -143,17 +143,18 @@ def audit_command(
     """
     from genealogy.queries import Baseline, format_audit, matches, summarise
 
-    result, graph = _crawl(crawl)
-    shown = _filtered(graph, view, crawl)
-    report = _audit_of(graph, shown).without(ignore)
+    result, graph = crawl_and_build(crawl)
+    shown = filtered_view(graph, view, crawl)
+    report = audit_of(graph, shown).without(ignore)
     if baseline is not None:
         report = baseline.compare(report)
     if fmt == "json":
         summary = summarise(shown, len(report.findings))
-        _write(_json({"summary": summary.to_dict(), **report.to_dict()}), output, is_json=True)
+        data = {"summary": summary.to_dict(), **report.to_dict()}
+        write_output(as_json(data), output, is_json=True)
     else:
         verbose = crawl.reporting.verbose > 0
-        _write(_lines(format_audit(report, verbose=verbose, timeline=timeline)), output)
+        write_output(as_lines(format_audit(report, verbose=verbose, timeline=timeline)), output)
     wrote = None
     if write_baseline is not None:
         kept = Baseline.of(report)
@@ -161,7 +162,7 @@ def audit_command(
         wrote = f"baseline {printable(write_baseline)} ({_findings(len(kept.keys))})"
     failing = [finding for finding in report.findings if fail_on and matches(finding, fail_on)]
     why = _why(report, failing, fail_on, baseline is not None) if failing else None
-    _finish(result, graph, crawl, wrote=wrote, findings=len(report.findings), failing=why)
+    finish(result, graph, crawl, wrote=wrote, findings=len(report.findings), failing=why)
 
 
 def _why(report: Audit, failing: list[Finding], fail_on: tuple[str, ...], compared: bool) -> str:

@@ -72,7 +72,7 @@ LIBRARY_WORDS = (("Check the base URL", "Check --base-url (or TOFUPILOT_URL)"),)
 """The library's advice in command-line words, so that it is not given twice."""
 
 
-def _fail(error: GenealogyError, api_key: str | None = None) -> NoReturn:
+def fail(error: GenealogyError, api_key: str | None = None) -> NoReturn:
     message = printable(str(error))
     for library, command_line in LIBRARY_WORDS:
         message = message.replace(library, command_line)
@@ -89,7 +89,7 @@ Context = Callable[[dict[str, Any]], tuple[str | None, bool]]
 """From a command's keyword arguments: its API key (to redact) and whether --debug was given."""
 
 
-def _crawl_context(kwargs: dict[str, Any]) -> tuple[str | None, bool]:
+def crawl_context(kwargs: dict[str, Any]) -> tuple[str | None, bool]:
     crawl: CrawlArgs | None = kwargs.get("crawl")
     return (crawl.connection.api_key, crawl.reporting.debug) if crawl else (None, False)
 
@@ -110,7 +110,7 @@ def _reporting_errors(command: Callable[..., None], context: Context) -> Callabl
         try:
             command(*args, **kwargs)
         except GenealogyError as error:
-            _fail(error, api_key)
+            fail(error, api_key)
         except KeyboardInterrupt:
             click.echo("genealogy: interrupted.", err=True)
             sys.exit(signals.exit_code(ExitCode.INTERRUPTED))
@@ -128,7 +128,7 @@ def _reporting_errors(command: Callable[..., None], context: Context) -> Callabl
     return wrapper
 
 
-reports_errors = errors_reported_by(_crawl_context)
+reports_errors = errors_reported_by(crawl_context)
 
 
 EXIT_CODES = """\b
@@ -168,7 +168,7 @@ def main() -> None:
 # -- shared steps ------------------------------------------------------------------------------
 
 
-def _setup_logging(verbosity: int, debug: bool) -> None:
+def setup_logging(verbosity: int, debug: bool) -> None:
     level = logging.DEBUG if debug else logging.WARNING - 10 * min(verbosity, 2)
     handler = logging.StreamHandler(sys.stderr)
     plain = verbosity == 0 and not debug  # warnings as sentences; details name their source
@@ -188,7 +188,7 @@ class _PlainWarnings(logging.Formatter):
         return super().format(record)
 
 
-def _crawl(crawl: CrawlArgs, *later: str) -> tuple[CrawlResult, nx.DiGraph]:
+def crawl_and_build(crawl: CrawlArgs, *later: str) -> tuple[CrawlResult, nx.DiGraph]:
     """Crawl as the options say and build the graph; errors propagate as GenealogyError.
 
     What is needed after the crawl (networkx, the queries, the renderers named in `later`) is
@@ -198,10 +198,10 @@ def _crawl(crawl: CrawlArgs, *later: str) -> tuple[CrawlResult, nx.DiGraph]:
     from genealogy.sources import Counters
 
     modules = ("genealogy.graph", "genealogy.queries", *later)
-    prefetch = threading.Thread(target=_import, args=modules, daemon=True)
+    prefetch = threading.Thread(target=import_ahead, args=modules, daemon=True)
     prefetch.start()
 
-    _setup_logging(crawl.reporting.verbose, crawl.reporting.debug)
+    setup_logging(crawl.reporting.verbose, crawl.reporting.debug)
     signals.install()
     counters = Counters()
     progress = Progress(counters, enabled=None if not crawl.reporting.quiet else False)
@@ -216,7 +216,7 @@ def _crawl(crawl: CrawlArgs, *later: str) -> tuple[CrawlResult, nx.DiGraph]:
     return result, build_graph(result)
 
 
-def _import(*modules: str) -> None:
+def import_ahead(*modules: str) -> None:
     """Import ahead; a module that fails here fails again, with its message, where used."""
     for module in modules:
         try:
@@ -225,7 +225,7 @@ def _import(*modules: str) -> None:
             return
 
 
-def _filtered(
+def filtered_view(
     graph: nx.DiGraph, view: ViewArgs, crawl: CrawlArgs, keep: tuple[str, ...] = ()
 ) -> nx.DiGraph:
     """The graph narrowed by --outcome/--part (saying so when nothing matched), or itself."""
@@ -239,7 +239,7 @@ def _filtered(
     return narrowed
 
 
-def _render_options(output: str, tree: TreeArgs | None = None, **extra: Any) -> RenderOptions:
+def render_options(output: str, tree: TreeArgs | None = None, **extra: Any) -> RenderOptions:
     from genealogy.renderers import RenderOptions
 
     colour = tree.color if tree else "never"
@@ -254,7 +254,7 @@ def _render_options(output: str, tree: TreeArgs | None = None, **extra: Any) -> 
     )
 
 
-def _write(content: str | bytes, output: str, *, is_json: bool = False) -> None:
+def write_output(content: str | bytes, output: str, *, is_json: bool = False) -> None:
     """Write the output whole: Ctrl-C, SIGTERM and SIGHUP wait until it is written. JSON bound
     for a terminal has its invisible, bidi and C1 characters as JSON escapes."""
     from genealogy.output import write
@@ -265,18 +265,18 @@ def _write(content: str | bytes, output: str, *, is_json: bool = False) -> None:
     try:
         write(content, output)
     finally:
-        signals.release()  # what came meanwhile sets the exit code in _finish
+        signals.release()  # what came meanwhile sets the exit code in finish
 
 
-def _lines(text: str) -> str:
+def as_lines(text: str) -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
-def _json(data: object) -> str:
+def as_json(data: object) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
-def _finish(
+def finish(
     result: CrawlResult,
     graph: nx.DiGraph,
     crawl: CrawlArgs,
@@ -354,36 +354,36 @@ def export_command(
     characters, is not written (exit code 13; --force writes it). --depth applies to every
     format.
     """
-    chosen = FORMATS[format_for(output, fmt) or _unknown_extension(output)]
+    chosen = FORMATS[format_for(output, fmt) or unknown_extension(output)]
     if chosen.binary and output == "-" and sys.stdout.isatty():
         raise click.UsageError(f"{chosen.name.upper()} is binary: write it to a file with -o.")
     if chosen.needs_graphviz:
         from genealogy.renderers.svg import check_available
 
         check_available()
-    result, graph = _crawl(crawl, chosen.module)
-    shown = _filtered(graph, view, crawl)
+    result, graph = crawl_and_build(crawl, chosen.module)
+    shown = filtered_view(graph, view, crawl)
     extra: dict[str, Any] = {}
     if chosen.name == "html":  # the page lists what `audit` reports for the units it shows
         from genealogy.grouping import limit_depth
 
-        extra["audit"] = _audit_of(graph, limit_depth(shown, tree.depth))
+        extra["audit"] = audit_of(graph, limit_depth(shown, tree.depth))
     from genealogy.renderers import render
 
     extra.update(group=diagram.group, force=diagram.force)
-    rendered = render(shown, chosen.name, _render_options(output, tree, **extra))
-    _write(rendered, output, is_json=chosen.name == "json")
+    rendered = render(shown, chosen.name, render_options(output, tree, **extra))
+    write_output(rendered, output, is_json=chosen.name == "json")
     wrote = None if output == "-" else f"{output} ({chosen.name})"
-    _finish(result, graph, crawl, wrote=wrote)
+    finish(result, graph, crawl, wrote=wrote)
 
 
-def _audit_of(graph: nx.DiGraph, shown: nx.DiGraph) -> Audit:
+def audit_of(graph: nx.DiGraph, shown: nx.DiGraph) -> Audit:
     from genealogy.queries import audit
 
     return audit(graph).restricted_to(shown)
 
 
-def _unknown_extension(output: str) -> str:
+def unknown_extension(output: str) -> str:
     if output == "-" or output.startswith(("/dev/", "/proc/self/fd/")):
         return "text"  # stdout, a terminal, a descriptor: as on stdout
     known = ", ".join(sorted(EXTENSIONS))
@@ -406,10 +406,10 @@ def tree_command(crawl: CrawlArgs, view: ViewArgs, output: str, tree: TreeArgs) 
     """
     from genealogy.renderers import render
 
-    result, graph = _crawl(crawl, "genealogy.renderers.text")
-    shown = _filtered(graph, view, crawl, keep=(result.start,))
-    _write(render(shown, "text", _render_options(output, tree)), output)
-    _finish(result, graph, crawl)
+    result, graph = crawl_and_build(crawl, "genealogy.renderers.text")
+    shown = filtered_view(graph, view, crawl, keep=(result.start,))
+    write_output(render(shown, "text", render_options(output, tree)), output)
+    finish(result, graph, crawl)
 
 
 @main.command("summary")
@@ -422,13 +422,13 @@ def summary_command(crawl: CrawlArgs, view: ViewArgs, output: str, fmt: str) -> 
     """Counts by part, revision, outcome and status; depth; widest fan-out; findings."""
     from genealogy.queries import format_summary, summarise
 
-    result, graph = _crawl(crawl)
-    shown = _filtered(graph, view, crawl)
-    findings = len(_audit_of(graph, shown).findings)
+    result, graph = crawl_and_build(crawl)
+    shown = filtered_view(graph, view, crawl)
+    findings = len(audit_of(graph, shown).findings)
     summary = summarise(shown, findings)
     if fmt == "json":
-        _write(_json(summary.to_dict()), output, is_json=True)
+        write_output(as_json(summary.to_dict()), output, is_json=True)
     else:
-        _write(_lines(format_summary(summary)), output)
-    _finish(result, graph, crawl, findings=findings)
+        write_output(as_lines(format_summary(summary)), output)
+    finish(result, graph, crawl, findings=findings)
 

@@ -12,14 +12,14 @@ import click
 
 from genealogy.cli import signals
 from genealogy.cli.commands import (
-    _json,
-    _lines,
-    _render_options,
-    _setup_logging,
-    _unknown_extension,
-    _write,
+    as_json,
+    as_lines,
     main,
+    render_options,
     reports_errors,
+    setup_logging,
+    unknown_extension,
+    write_output,
 )
 from genealogy.cli.params import CrawlArgs, crawl_arguments, output_option
 from genealogy.errors import ExitCode
@@ -114,7 +114,7 @@ def diff_command(
         raise click.UsageError("--against is empty.")
     if crawl.shape.direction == "up":
         raise click.UsageError("diff compares what the units are made of: --up does not apply.")
-    chosen = format_for(output, fmt) or _unknown_extension(output)
+    chosen = format_for(output, fmt) or unknown_extension(output)
     if chosen not in (*REPORTS, *DRAWINGS):
         shown = ", ".join((*REPORTS, *DRAWINGS))
         raise click.UsageError(f"diff writes {shown}, not {chosen}: choose another -o or -f.")
@@ -142,7 +142,7 @@ def _fetch(crawl: CrawlArgs, against: str | None, golden: bool) -> Pair:
     from genealogy.progress import Progress
     from genealogy.sources import Counters
 
-    _setup_logging(crawl.reporting.verbose, crawl.reporting.debug)
+    setup_logging(crawl.reporting.verbose, crawl.reporting.debug)
     signals.install()
     counters = Counters()
     progress = Progress(counters, enabled=None if not crawl.reporting.quiet else False)
@@ -165,18 +165,18 @@ def _write_result(result: Diff, graph: nx.DiGraph, fmt: str, output: str, color:
     from genealogy.queries.diff import format_text, marked
 
     if fmt == "json":
-        _write(_json(result.to_dict()), output, is_json=True)
+        write_output(as_json(result.to_dict()), output, is_json=True)
         return
     if fmt == "text":
         terminal = output == "-" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         colour = color == "always" or (color == "auto" and terminal)
-        _write(_lines(format_text(result, color=colour)), output)
+        write_output(as_lines(format_text(result, color=colour)), output)
         return
     from genealogy.renderers import render
 
     shown = marked(graph, result)
     extra = {"audit": _as_findings(result)} if fmt == "html" else {}
-    _write(render(shown, fmt, _render_options(output, None, **extra)), output)
+    write_output(render(shown, fmt, render_options(output, None, **extra)), output)
 
 
 def _as_findings(result: Diff) -> Audit:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from genealogy.cli.commands import _fail, _json, _lines, main
+from genealogy.cli.commands import as_json, as_lines, fail, main
 from genealogy.errors import GenealogyError, OutputError
 
 DEMO_FILES = {
@@ -66,7 +66,7 @@ def demo(out_dir: Path, start: str | None) -> None:
         try:
             result = run_crawl(serial, crawl)
         except GenealogyError as error:
-            _fail(error)
+            fail(error)
     graph = build_graph(result)
     report = audit(graph)
     summary = summarise(graph, len(report.findings))
@@ -78,17 +78,17 @@ def demo(out_dir: Path, start: str | None) -> None:
     }
     outputs["tree.txt"] = lambda: render(graph, "text")
     # the whole assembly was crawled: the trace lists the problems inside it too
-    outputs["trace.txt"] = lambda: _lines(
+    outputs["trace.txt"] = lambda: as_lines(
         format_trace(trace_query(graph, result.start, problems=True))
     )
-    outputs["audit.txt"] = lambda: _lines(format_audit(report, timeline=True))
-    outputs["audit.json"] = lambda: _json({"summary": summary.to_dict(), **report.to_dict()})
+    outputs["audit.txt"] = lambda: as_lines(format_audit(report, timeline=True))
+    outputs["audit.json"] = lambda: as_json({"summary": summary.to_dict(), **report.to_dict()})
     click.echo(f"Wrote to {out_dir}/:")
     for name, content in outputs.items():
         try:
             write(content(), str(out_dir / name))
         except OutputError as error:
-            _fail(error)
+            fail(error)
         click.echo(f"  {out_dir / name}")
     page = (out_dir / "genealogy.html").resolve().as_uri()
     click.echo(f"Open {page} in a browser to explore the assembly (search, details, findings).")

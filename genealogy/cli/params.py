@@ -244,7 +244,7 @@ CONNECTION_OPTIONS: tuple[Decorator, ...] = (
 """Where and how to ask the API: shared by every command that asks it."""
 
 
-def _crawl_args(**values: Any) -> CrawlArgs:
+def make_crawl_args(**values: Any) -> CrawlArgs:
     if values["offline"] and values["no_cache"]:
         raise click.UsageError("--offline reads the cache, so it cannot go with --no-cache.")
     if values["offline"] and values["refresh"]:
@@ -372,7 +372,7 @@ connection options and the direction (`trace` has its own direction flags)."""
 
 crawl_arguments = grouped(
     "crawl",
-    _crawl_args,
+    make_crawl_args,
     [
         click.argument("serial"),
         *CONNECTION_OPTIONS,

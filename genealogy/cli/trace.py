@@ -20,24 +20,24 @@ import click
 
 from genealogy.cli import signals
 from genealogy.cli.commands import (
-    _crawl_context,
-    _filtered,
-    _finish,
-    _import,
-    _json,
-    _lines,
-    _setup_logging,
-    _write,
+    as_json,
+    as_lines,
+    crawl_context,
     errors_reported_by,
+    filtered_view,
+    finish,
+    import_ahead,
     main,
+    setup_logging,
+    write_output,
 )
 from genealogy.cli.params import (
     CONNECTION_OPTIONS,
     CRAWL_OPTIONS,
     CrawlArgs,
     ViewArgs,
-    _crawl_args,
     grouped,
+    make_crawl_args,
     output_option,
     report_format_option,
     view_arguments,
@@ -88,7 +88,7 @@ def _trace_args(**values: Any) -> TraceArgs:
     if up and down:
         raise click.UsageError("--up and --down exclude each other: --down crawls both ways.")
     problems = values.pop("problems")
-    crawl = _crawl_args(serial=serials[0], up=False, down=False, **values)
+    crawl = make_crawl_args(serial=serials[0], up=False, down=False, **values)
     shape = dataclasses.replace(crawl.shape, direction="both" if down else "up")
     crawl = dataclasses.replace(crawl, shape=shape)
     return TraceArgs(unique, crawl, problems)
@@ -156,7 +156,7 @@ trace_arguments = grouped(
 
 def _trace_context(kwargs: dict[str, Any]) -> tuple[str | None, bool]:
     args: TraceArgs | None = kwargs.get("trace")
-    return _crawl_context({"crawl": args.crawl if args else None})
+    return crawl_context({"crawl": args.crawl if args else None})
 
 
 @main.command("trace")
@@ -233,7 +233,7 @@ def trace_command(
     prefetch.join()
     _write_report(found, output, fmt, charset, verbose=crawl.reporting.verbose > 0)
     why = _not_found(found.not_found)
-    _finish(result, graph, crawl, failing=why, failing_code=ExitCode.START_NOT_FOUND)
+    finish(result, graph, crawl, failing=why, failing_code=ExitCode.START_NOT_FOUND)
 
 
 def _look_inside(
@@ -266,7 +266,7 @@ def _look_inside(
     }
     only = None
     if view.active:
-        only = frozenset(_filtered(down_graph, view, trace.crawl).graph["filter"]["matched"])
+        only = frozenset(filtered_view(down_graph, view, trace.crawl).graph["filter"]["matched"])
     found = trace_many(graph, found.serials)
     report = problems_under(graph, found.reached, only=only)
     return result, graph, dataclasses.replace(found, problems=report)
@@ -293,12 +293,12 @@ def _write_report(found: Traces, output: str, fmt: str, charset: str, *, verbose
             problems_interrupted=found.problems_interrupted,
         )
     if fmt == "json":
-        _write(_json(report.to_dict()), output, is_json=True)
+        write_output(as_json(report.to_dict()), output, is_json=True)
     else:
         text = format_trace(
             report, charset="ascii" if charset == "ascii" else "unicode", verbose=verbose
         )
-        _write(_lines(text), output)
+        write_output(as_lines(text), output)
 
 
 def _crawl_up(
@@ -310,10 +310,10 @@ def _crawl_up(
     from genealogy.sources import Counters
 
     modules = ("genealogy.graph", "genealogy.queries", "genealogy.queries.trace_text")
-    prefetch = threading.Thread(target=_import, args=modules, daemon=True)
+    prefetch = threading.Thread(target=import_ahead, args=modules, daemon=True)
     prefetch.start()
     reporting = trace.crawl.reporting
-    _setup_logging(reporting.verbose, reporting.debug)
+    setup_logging(reporting.verbose, reporting.debug)
     signals.install()
     counters = Counters()
     progress = Progress(counters, enabled=None if not reporting.quiet else False)

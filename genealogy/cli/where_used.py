@@ -10,12 +10,12 @@ import click
 
 from genealogy.cli import signals
 from genealogy.cli.commands import (
-    _json,
-    _lines,
-    _setup_logging,
-    _write,
+    as_json,
+    as_lines,
     errors_reported_by,
     main,
+    setup_logging,
+    write_output,
 )
 from genealogy.cli.params import CONNECTION_OPTIONS, grouped, output_option
 from genealogy.errors import ExitCode
@@ -147,21 +147,21 @@ def where_used_command(
     from genealogy.recall import fetch_where_used_sync
 
     criteria = _criteria(batch, part, revision, serials)
-    _setup_logging(0, connection.debug)
+    setup_logging(0, connection.debug)
     signals.install()
     found = fetch_where_used_sync(criteria, connection.options())
     signals.hold()  # the answer is in: from here until it is written, the output comes first
     result = where_used(found.graph, found.matches, unknown=found.unknown)
     if fmt == "json":
-        _write(_json(result.to_dict()), output, is_json=True)
+        write_output(as_json(result.to_dict()), output, is_json=True)
     elif fmt == "csv":
-        _write(format_csv(result), output)
+        write_output(format_csv(result), output)
     else:
-        _write(_lines(format_text(result, criteria=criteria.described())), output)
-    _finish(found, result, criteria, connection, fmt, output)
+        write_output(as_lines(format_text(result, criteria=criteria.described())), output)
+    finish(found, result, criteria, connection, fmt, output)
 
 
-def _finish(
+def finish(
     found: Found,
     result: WhereUsed,
     criteria: Criteria,
