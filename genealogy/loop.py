@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from concurrent.futures import Future
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -13,14 +15,65 @@ T = TypeVar("T")
 def run_sync(make: Callable[[], Awaitable[T]]) -> T:
     """Run a coroutine to completion from synchronous code, also where this thread already
     runs an event loop (Jupyter, IPython, an async framework): there `asyncio.run` refuses,
-    so the coroutine runs on a loop of its own in a worker thread."""
+    so the coroutine runs on a loop of its own in a worker thread.
+
+    Ctrl-C works the same in both: in the worker's case the interrupt reaches this thread,
+    which cancels the coroutine on the worker's loop, waits for it to stop (so nothing it
+    opened outlives the call) and raises `KeyboardInterrupt`, as `asyncio.run` does."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(_awaited(make))
-    with ThreadPoolExecutor(1, thread_name_prefix="genealogy") as pool:
-        return pool.submit(lambda: asyncio.run(_awaited(make))).result()
+    worker = _Worker(make)
+    try:
+        worker.start()
+        return worker.result()
+    except KeyboardInterrupt:
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt, Exception):
+            worker.result()  # wait until the cancelled coroutine has let go of everything
+        raise
 
 
 async def _awaited(make: Callable[[], Awaitable[T]]) -> T:
     return await make()
+
+
+class _Worker(Generic[T]):
+    """The coroutine on a loop of its own in a thread, its outcome in a future."""
+
+    def __init__(self, make: Callable[[], Awaitable[T]]) -> None:
+        self._make = make
+        self._outcome: Future[T] = Future()
+        self._task: asyncio.Task[object] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._running = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="genealogy", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        self._running.wait()
+
+    def result(self) -> T:
+        """The coroutine's value (or its exception); Ctrl-C interrupts the wait."""
+        return self._outcome.result()
+
+    def cancel(self) -> None:
+        loop, task = self._loop, self._task
+        if loop is not None and task is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # a loop closed meanwhile: it is over
+                loop.call_soon_threadsafe(task.cancel)
+
+    def _run(self) -> None:
+        try:
+            self._outcome.set_result(asyncio.run(self._main()))
+        except BaseException as error:  # handed to the caller's thread, whatever it is
+            self._outcome.set_exception(error)
+        finally:
+            self._running.set()  # also when the loop never started
+
+    async def _main(self) -> T:
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        self._running.set()
+        return await self._make()

@@ -6,8 +6,12 @@ import asyncio
 import dataclasses
 import doctest
 import json
+import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +20,8 @@ import pytest
 
 import genealogy
 import genealogy.api
-from tests.conftest import API_KEY
+from genealogy.datasets import synthetic_tree
+from tests.conftest import API_KEY, MakeServer
 from tests.records import unit
 
 DEMO_START = "CELL-21700-C-0142"
@@ -85,6 +90,45 @@ def test_crawl_works_inside_a_running_event_loop(monkeypatch: pytest.MonkeyPatch
         monkeypatch.setenv("TOFUPILOT_API_KEY", API_KEY)
         graph = asyncio.run(notebook_cell())
     assert sorted(graph) == ["CELL-21700-C-0142", "ESS-R48-0007", "MOD-16S-0313"]
+
+
+def test_ctrl_c_in_a_notebook_stops_the_crawl_and_keeps_what_it_read(
+    make_server: MakeServer,
+) -> None:
+    """In a running loop the crawl runs on a worker thread; Ctrl-C reaches the caller's
+    thread, which must stop the worker's crawl (not leave it running) and return the graph
+    read so far, marked interrupted, as outside a notebook."""
+    records = synthetic_tree(300, 5)
+    server = make_server(records, latency=0.05)
+    signaller = threading.Timer(0.6, os.kill, args=(os.getpid(), signal.SIGINT))
+
+    async def notebook_cell() -> nx.DiGraph:
+        signaller.start()
+        return genealogy.crawl(
+            records[0]["serial_number"],
+            base_url=server.url,
+            api_key=API_KEY,
+            via="get",
+            concurrency=2,
+        )
+
+    # a loop run as a notebook kernel runs it: Python's own SIGINT handler stays in place
+    # (asyncio.run would install one that cancels the main task instead)
+    loop = asyncio.new_event_loop()
+    try:
+        graph = loop.run_until_complete(notebook_cell())
+    except KeyboardInterrupt:  # not expected: it would have escaped the crawl
+        pytest.fail("Ctrl-C escaped genealogy.crawl instead of ending the crawl")
+    finally:
+        signaller.cancel()
+        loop.close()
+    assert graph.graph["interrupted"] is True
+    fetched = [node for node, attrs in graph.nodes(data=True) if attrs["status"] == "ok"]
+    assert 0 < len(fetched) < len(records)
+    asked = sum(server.requests.values())
+    time.sleep(0.3)  # a crawl left running would go on asking
+    assert sum(server.requests.values()) == asked
+    assert not [t for t in threading.enumerate() if t.name == "genealogy" and t.is_alive()]
 
 
 def test_acrawl_awaits_on_the_callers_loop() -> None:
