@@ -170,7 +170,7 @@ async def _crawl_from(
     result = await crawler.crawl_many(starts)
     if fallback is not None:  # said once the start unit was found: a wrong address says more
         log.warning("no list endpoint to use (%s): fetched one unit per request", fallback)
-    if options.history and options.via == "get":
+    if options.history:  # per unit, or fallen back to it: the runs endpoint may still be there
         fetched = [state for state in result.units.values() if state.status is Status.OK]
         await add_histories(sources.listing, fetched)
     return result

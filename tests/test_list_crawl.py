@@ -337,3 +337,27 @@ def test_histories_are_asked_a_page_of_runs_at_a_time_sized_per_level(
     runs = [params for endpoint, params in server.list_queries if endpoint == "runs"]
     sizes = sorted(len(params["serial_numbers"]) for params in runs)
     assert sizes == [1, 60, 90, 100], sizes  # TOP; the cells' first 100, then 90 and the rest
+
+
+class UnitsListMissing(LocalTofuPilot):
+    """A server whose unit list endpoint is missing but whose run list endpoint is there."""
+
+    def answer(self, path: str, authorization: str | None) -> tuple[int, dict[str, str], bytes]:
+        if path.split("?")[0].endswith("/v2/units"):
+            self.endpoint_requests["units"] += 1
+            body = b'{"code": "NOT_FOUND", "message": "No such endpoint", "issues": []}'
+            return 404, {"Content-Type": "application/json"}, body
+        return super().answer(path, authorization)
+
+
+def test_after_falling_back_to_one_unit_per_request_the_histories_are_still_read() -> None:
+    units, runs = demo_data()
+    server = UnitsListMissing(units, runs=runs, api_key=API_KEY).start()
+    try:
+        graph = genealogy.crawl(DEMO_START, base_url=server.url, api_key=API_KEY)
+    finally:
+        server.stop()
+    assert server.endpoint_requests["units"] == 1 and server.endpoint_requests["runs"] >= 1
+    cell = graph.nodes[DEMO_START]
+    assert cell["run_id"] is not None  # the per-unit record's creating run
+    assert [run["id"] for run in cell["runs"]] == [run["id"] for run in server.history(DEMO_START)]
