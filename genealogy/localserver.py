@@ -237,6 +237,19 @@ class LocalTofuPilot:
             throttled = self._throttled()
         if self.latency:
             self.sleep(self.latency)
+        refused = self._refusal(authorization, throttled, fault)
+        if refused is not None:
+            return refused
+        unit = self.units.find(serial)
+        if unit is None:
+            return _error(404, f"Unit not found: {serial}")
+        return 200, {"Content-Type": "application/json"}, json.dumps(unit).encode()
+
+    def _refusal(
+        self, authorization: str | None, throttled: bool, fault: Fault | None
+    ) -> tuple[int, dict[str, str], bytes] | None:
+        """What any endpoint answers before looking anything up: a key refused (401, 403),
+        throttled (429), or the fault a test planted; None to go on."""
         if authorization != f"Bearer {self.api_key}":
             if authorization and authorization.removeprefix("Bearer ") in self.forbidden_keys:
                 return _error(403, "This API key may not read units")
@@ -245,10 +258,7 @@ class LocalTofuPilot:
             return _error(429, "Rate limit exceeded", {"Retry-After": "1"})
         if fault is not None:
             return self._faulty(fault)
-        unit = self.units.find(serial)
-        if unit is None:
-            return _error(404, f"Unit not found: {serial}")
-        return 200, {"Content-Type": "application/json"}, json.dumps(unit).encode()
+        return None
 
     def _take_fault(self, serial: str, faults: dict[str, Fault] | None = None) -> Fault | None:
         faults = self.faults if faults is None else faults
@@ -274,14 +284,9 @@ class LocalTofuPilot:
             self.sleep(self.latency)
         if not enabled:
             return _error(404, f"No such endpoint: {urlsplit(path).path}")
-        if authorization != f"Bearer {self.api_key}":
-            if authorization and authorization.removeprefix("Bearer ") in self.forbidden_keys:
-                return _error(403, "This API key may not read units")
-            return _error(401, "Invalid or missing API key")
-        if throttled:
-            return _error(429, "Rate limit exceeded", {"Retry-After": "1"})
-        if fault is not None:
-            return self._faulty(fault)
+        refused = self._refusal(authorization, throttled, fault)
+        if refused is not None:
+            return refused
         if len(path) > MAX_LIST_TARGET:
             return _error(414, f"Request target longer than {MAX_LIST_TARGET} characters")
         try:
