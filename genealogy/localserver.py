@@ -53,6 +53,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import pydantic
 
 from genealogy.matching import fold
+from genealogy.timestamps import moment
 
 API_PREFIX = "/api"
 UNITS_PATH = f"{API_PREFIX}/v2/units/"
@@ -652,17 +653,6 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _moment(value: Any) -> datetime | None:
-    """An ISO 8601 timestamp as an aware datetime (naive ones are UTC), or None."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 _DURATION: pydantic.TypeAdapter[timedelta] = pydantic.TypeAdapter(timedelta)
 
 
@@ -694,8 +684,8 @@ class IndexedRun:
         return cls(
             record,
             _folded(_dig(record, "unit", "serial_number")),
-            _moment(record.get("started_at")),
-            _moment(record.get("created_at")),
+            moment(record.get("started_at")),
+            moment(record.get("created_at")),
         )
 
     def chronology(self) -> tuple[datetime, datetime, str]:
@@ -779,7 +769,7 @@ class _UnitRow:
 
 
 UNIT_SORTS: dict[str, Callable[[_UnitRow], Any]] = {
-    "created_at": lambda row: _moment(row.unit.get("created_at")),
+    "created_at": lambda row: moment(row.unit.get("created_at")),
     "serial_number": lambda row: _folded(row.unit.get("serial_number")),
     "part_number": lambda row: _folded(_dig(row.unit, "part", "number")),
     "last_run_at": lambda row: None if row.last is None else row.last.started,

@@ -92,6 +92,7 @@ from genealogy.finding_codes import SEVERITIES as SEVERITIES
 from genealogy.finding_codes import Severity as Severity
 from genealogy.nodes import BAD_OUTCOMES, FAILED_OUTCOMES, outcome
 from genealogy.text import shown
+from genealogy.timestamps import moment, run_day
 
 SELECTORS = ("any", *SEVERITIES, *CODES)
 """What `--fail-on` accepts."""
@@ -620,12 +621,12 @@ def _late_children(view: _View) -> Iterator[Finding]:
     for parent, child in sorted(view.graph.edges()):
         if parent == child or parent not in view.is_fetched or child not in view.is_fetched:
             continue
-        made = _moment(view.attrs[child].get("created_at"))
+        made = moment(view.attrs[child].get("created_at"))
         ended_at: str | None = view.attrs[parent].get("run_ended_at")
         what = "'s run ended"
         if ended_at is None:
             ended_at, what = view.attrs[parent].get("created_at"), " was created"
-        ended = _moment(ended_at)
+        ended = moment(ended_at)
         if made is not None and ended is not None and made > ended:
             yield _finding(
                 "child-after-parent-assembly",
@@ -762,22 +763,7 @@ def _last_pass(runs: list[Mapping[str, Any]]) -> Mapping[str, Any] | None:
 
 def _day(run: Mapping[str, Any]) -> str:
     """The day a run started (else ended) as its own timestamp gives it, or `undated`."""
-    for key in ("started_at", "ended_at"):
-        moment = _moment(run.get(key))
-        if moment is not None:
-            return moment.date().isoformat()
-    return "undated"
-
-
-def _moment(value: object) -> datetime | None:
-    """An ISO time as an aware datetime (naive ones taken as UTC), None if absent or invalid."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return run_day(run) or "undated"
 
 
 def _assemblies(graph: nx.DiGraph) -> Iterator[tuple[str, set[str]]]:
@@ -843,5 +829,5 @@ def _timeline(view: _View) -> tuple[TimelineEntry, ...]:
             )
         )
     never = datetime.max.replace(tzinfo=UTC)
-    entries.sort(key=lambda e: (_moment(e.created_at) or never, e.serial))
+    entries.sort(key=lambda e: (moment(e.created_at) or never, e.serial))
     return tuple(entries)

@@ -11,9 +11,8 @@ first few serials of each; `verbose`: each unit with its path up), or a line say
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Literal
 
 from genealogy.queries.trace import (
     MAX_PROBLEM_PATHS,
@@ -27,6 +26,7 @@ from genealogy.queries.trace import (
     Traces,
 )
 from genealogy.text import shown
+from genealogy.timestamps import day, run_day
 
 MAX_INDENT = 100
 """Levels the text indents further; deeper lines stay at this indent and show their level."""
@@ -77,31 +77,16 @@ def history_text(step: Step, *, limit: int = HISTORY_SHOWN) -> str:
     year = None
     for run in shown_runs:
         word = shown(run.get("outcome")) or "?"
-        day = _run_day(run)
-        if day is None:
+        dated = run_day(run)
+        if dated is None:
             listed.append(word)
         else:
-            listed.append(f"{word} {day[5:] if day[:4] == year else day}")
-            year = day[:4]
+            listed.append(f"{word} {dated[5:] if dated[:4] == year else dated}")
+            year = dated[:4]
     more = f"{earlier} earlier, " if earlier else ""
     return f"{words}: {more}{', '.join(listed)}"
 
 
-def _run_day(run: Mapping[str, Any]) -> str | None:
-    for key in ("started_at", "ended_at"):
-        day = _day(run.get(key))
-        if day is not None:
-            return day
-    return None
-
-
-def _day(value: object) -> str | None:
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value).date().isoformat()
-        except ValueError:
-            return None
-    return None
 
 
 def run_text(step: Step) -> str:
@@ -111,8 +96,8 @@ def run_text(step: Step) -> str:
     where = " at ".join(bit for bit in (procedure, station) if bit)
     if station and not procedure:
         where = f"at {station}"
-    day = _day(step.date)
-    return ", ".join(bit for bit in (where, day) if bit)
+    date = day(step.date)
+    return ", ".join(bit for bit in (where, date) if bit)
 
 
 def label(step: Step) -> str:
