@@ -59,3 +59,16 @@ def unit(
     }
     record.update(extra)
     return record
+
+
+def run(outcome: str, day: str, *, serial: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A node's run-history entry (`genealogy.nodes.RunRecord`) on 2026-`day` (`MM-DD`); with
+    `serial`, the id of that unit's creating run in `unit`'s records."""
+    return {
+        "id": f"run-{serial}" if serial else f"run-{outcome}-{day}",
+        "outcome": outcome,
+        "procedure": "Functional test",
+        "started_at": f"2026-{day}T09:00:00Z",
+        "ended_at": f"2026-{day}T09:05:00Z",
+        "duration_s": 300.0,
+    } | extra

@@ -17,19 +17,7 @@ import pytest
 import genealogy
 from genealogy.queries import CODES, audit, format_audit, format_trace, trace
 from genealogy.queries.audit import Finding
-from tests.records import unit
-
-
-def run(outcome: str, day: str, *, serial: str | None = None, **extra: Any) -> dict[str, Any]:
-    """A RunRecord on 2026-`day` (`MM-DD`); the creating run of `serial` when given."""
-    return {
-        "id": f"run-{serial}" if serial else f"run-{outcome}-{day}",
-        "outcome": outcome,
-        "procedure": "Functional test",
-        "started_at": f"2026-{day}T09:00:00Z",
-        "ended_at": f"2026-{day}T09:05:00Z",
-        "duration_s": 300.0,
-    } | extra
+from tests.records import run, unit
 
 
 def history(graph: nx.DiGraph, serial: str, *runs: dict[str, Any]) -> None:

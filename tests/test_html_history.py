@@ -14,20 +14,11 @@ import genealogy
 from genealogy.queries import audit
 from genealogy.renderers import html_page
 from tests.conftest import fetch_failed
-from tests.records import unit
+from tests.records import run, unit
 
 XSS = "<img src=x onerror=alert(1)>"
 
 
-def run(outcome: str, day: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "id": f"run-{outcome}-{day}",
-        "outcome": outcome,
-        "procedure": "Functional test",
-        "started_at": f"2026-{day}T09:00:00Z",
-        "ended_at": f"2026-{day}T09:05:00Z",
-        "duration_s": 300.0,
-    } | extra
 
 
 def data_of(graph: nx.DiGraph) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:

@@ -7,14 +7,13 @@ read from the history the test gave the units.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import genealogy
 from tests.browser import BrowserPage
 from tests.conftest import fetch_failed
-from tests.records import unit
+from tests.records import run, unit
 
 XSS = "<img src=x onerror=alert(1)>"
 ROW_TEXT = """(serial) => {
@@ -42,15 +41,6 @@ LABEL = """(field) => {
 HEADINGS = "() => [...document.querySelectorAll('#details h3')].map((h) => h.textContent)"
 
 
-def run(outcome: str, day: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "id": f"run-{outcome}-{day}",
-        "outcome": outcome,
-        "procedure": "Functional test",
-        "started_at": f"2026-{day}T09:00:00Z",
-        "ended_at": f"2026-{day}T09:05:00Z",
-        "duration_s": 300.0,
-    } | extra
 
 
 @pytest.fixture
