@@ -112,9 +112,10 @@ def test_ctrl_c_in_a_notebook_stops_the_crawl_and_keeps_what_it_read(
             concurrency=2,
         )
 
-    # a loop run as a notebook kernel runs it: Python's own SIGINT handler stays in place
-    # (asyncio.run would install one that cancels the main task instead)
+    # a loop run as a notebook kernel runs it: Python's own SIGINT handler in place (asyncio.run
+    # would install one that cancels the main task; an earlier in-process CLI test, genealogy's)
     loop = asyncio.new_event_loop()
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         graph = loop.run_until_complete(notebook_cell())
     except KeyboardInterrupt:  # not expected: it would have escaped the crawl
@@ -122,6 +123,7 @@ def test_ctrl_c_in_a_notebook_stops_the_crawl_and_keeps_what_it_read(
     finally:
         signaller.cancel()
         loop.close()
+        signal.signal(signal.SIGINT, handler)
     assert graph.graph["interrupted"] is True
     fetched = [node for node, attrs in graph.nodes(data=True) if attrs["status"] == "ok"]
     assert 0 < len(fetched) < len(records)
