@@ -126,19 +126,35 @@ class Crawler:
         )
         self.result = result
         try:
-            await self._fetch_starts(starts)
-            spelled = tuple(dict.fromkeys(self._by_key[fold(s)].serial for s in starts))
-            result.start, result.starts = spelled[0], spelled  # the records' own spelling
-            await self._run_workers()
-        except (StartNotFound, StartUnreachable):
+            await self._crawl_from(starts)
+        except self.NOTHING_TO_CRAWL:
             raise
-        except BaseException:  # cancellation (Ctrl-C) or an error from a worker
+        except BaseException:  # cancellation (Ctrl-C) or an error no unit can absorb
             result.interrupted = True
             self._mark_interrupted()
             raise
         finally:
+            await self._wind_down()
             result.seconds = time.perf_counter() - began
         return result
+
+    NOTHING_TO_CRAWL: tuple[type[Exception], ...] = (StartNotFound, StartUnreachable)
+    """Errors that end a crawl before it has anything: not an interruption."""
+
+    async def _crawl_from(self, starts: Sequence[str]) -> None:
+        """The crawl itself: the starts alone, then every unit they lead to, by workers."""
+        await self._fetch_starts(starts)
+        self._spelled(self._by_key[fold(start)] for start in starts)
+        await self._run_workers()
+
+    def _spelled(self, starts: Iterable[UnitState]) -> None:
+        """`result.start` and `.starts` as the start units' own records spell them."""
+        assert self.result is not None, "set when the crawl begins"
+        spelled = tuple(dict.fromkeys(state.serial for state in starts))
+        self.result.start, self.result.starts = spelled[0], spelled
+
+    async def _wind_down(self) -> None:
+        """What must stop before the crawl returns, however it ended (here: nothing)."""
 
     async def _run_workers(self) -> None:
         """Drain the queue; the first worker to fail stops the others and its error propagates."""

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from genealogy.attributes import history_attributes, listed_attributes
-from genealogy.crawler import Crawler, CrawlResult, Direction, Limits, UnitState, check_starts
-from genealogy.errors import AuthError, StartNotFound, StartUnreachable
+from genealogy.crawler import Crawler, Direction, Limits, UnitState, check_starts
+from genealogy.errors import AuthError
 from genealogy.matching import fold
 from genealogy.nodes import Status
 from genealogy.sources import Counters, Failed, NotFound
@@ -71,44 +70,29 @@ class LevelCrawler(Crawler):
         self._sizing: set[int] = set()
         self._batch: dict[int, int] = {}
 
-    async def crawl_many(self, starts: Sequence[str]) -> CrawlResult:
-        """Crawl from `starts` (all at depth 0, asked for in one batch), level by level; the
-        same result and errors as `Crawler.crawl_many` (and so `Crawler.crawl`).
+    NOTHING_TO_CRAWL = (*Crawler.NOTHING_TO_CRAWL, ListEndpointsMissing)
+    """Also `ListEndpointsMissing`, after the first request: the caller then crawls one unit
+    per request."""
 
-        Raises `ListEndpointsMissing` after the first request when the server has no list
-        endpoints (the caller then crawls one unit per request)."""
-        if not starts:
-            raise ValueError("crawl_many needs at least one serial number")
-        began = time.perf_counter()
-        result = CrawlResult(
-            starts[0], self.direction, self.units, self.counters, limits=self.limits
-        )
-        self.result = result
-        try:
-            first = [self._schedule(start, 0, None, count_only=True) for start in starts]
-            await self._fetch_level(list({id(state): state for state in first}.values()))
-            check_starts(first, starts)
-            spelled = tuple(dict.fromkeys(state.serial for state in first))
-            result.start, result.starts = spelled[0], spelled  # the records' own spelling
-            while level := self._next_level():
-                await self._fetch_level(level)
-            if self._later:
-                self._histories.append(asyncio.create_task(self._fetch_histories(self._later)))
-            while not all(task.done() for task in self._histories):
-                await asyncio.gather(*self._histories)  # one done may ask for more
-        except (StartNotFound, StartUnreachable, ListEndpointsMissing):
-            raise
-        except BaseException:  # cancellation (Ctrl-C) or an error no unit can absorb
-            result.interrupted = True
-            self._mark_interrupted()
-            raise
-        finally:
-            for task in self._histories:
-                task.cancel()
-            # wait for them: a history task must not outlive the HTTP client and the cache
-            await asyncio.gather(*self._histories, return_exceptions=True)
-            result.seconds = time.perf_counter() - began
-        return result
+    async def _crawl_from(self, starts: Sequence[str]) -> None:
+        """The starts asked for in one batch, then level by level; then the histories still
+        wanted (a crawl up asks for all of them at the end)."""
+        first = [self._schedule(start, 0, None, count_only=True) for start in starts]
+        await self._fetch_level(list({id(state): state for state in first}.values()))
+        check_starts(first, starts)
+        self._spelled(first)
+        while level := self._next_level():
+            await self._fetch_level(level)
+        if self._later:
+            self._histories.append(asyncio.create_task(self._fetch_histories(self._later)))
+        while not all(task.done() for task in self._histories):
+            await asyncio.gather(*self._histories)  # one done may ask for more
+
+    async def _wind_down(self) -> None:
+        """A history task must not outlive the HTTP client and the cache: cancel and await."""
+        for task in self._histories:
+            task.cancel()
+        await asyncio.gather(*self._histories, return_exceptions=True)
 
     def _next_level(self) -> list[UnitState]:
         """Every unit queued so far (by the level just fetched, within the limits)."""
