@@ -117,6 +117,78 @@ def _link(specs: dict[str, Spec], parent: str, child: str) -> None:
     specs[child].parent = parent
 
 
+_PARTS: dict[str, dict[str, Any]] = {
+    "ESS-R48": dict(
+        part_name="48 V Storage Rack",
+        revision="B",
+        procedure="Rack end-of-line test",
+        minutes=42,
+        station="EOL Station 2",
+        user="Maria Keller",
+    ),
+    "BMS-ASSY": dict(
+        part_name="Rack BMS Assembly",
+        revision="C",
+        procedure="BMS assembly test",
+        minutes=18,
+        station="BMS Line 1",
+        user="Jonas Weber",
+    ),
+    "PDU-80A": dict(
+        part_name="Power Distribution Unit",
+        revision="A",
+        procedure="Hipot + continuity",
+        minutes=9,
+        station="PDU Bench",
+        user="Jonas Weber",
+    ),
+    "PCB-SHUNT": dict(
+        part_name="Current Shunt Board",
+        revision="A",
+        procedure="Calibration",
+        minutes=7,
+        station="Cal Bench 1",
+    ),
+    "MOD-16S": dict(
+        part_name="16S Battery Module",
+        revision="C",
+        procedure="Module EOL test",
+        minutes=25,
+        station="Module Line 1",
+        user="Aylin Demir",
+    ),
+    "CELL-21700": dict(
+        part_name="21700 Li-ion Cell 5 Ah",
+        revision="C",
+        procedure="Cell grading (OCV/IR)",
+        minutes=2,
+        station="Cell Grader 2",
+    ),
+    **{
+        number: dict(
+            part_name=name,
+            revision=revision,
+            procedure="ICT + flash",
+            minutes=minutes,
+            station="ICT Station 3",
+        )
+        for number, name, revision, minutes in (
+            ("PCB-BMS-MAIN", "BMS Main Board", "D", 6),
+            ("PCB-CAN-ISO", "Isolated CAN Daughterboard", "A", 3),
+            ("PCB-CONTACTOR", "Contactor Driver Board", "B", 4),
+            ("PCB-MCB", "Module Controller Board", "E", 5),
+            ("PCB-BMS-4S", "4S Protection Board", "B", 4),
+        )
+    },
+}
+"""The demo factory's parts: what every unit of one says, unless it says otherwise."""
+
+
+def _made(serial: str, part_number: str, created: datetime, **differences: Any) -> Spec:
+    """A unit of a catalogued part, made at `created`, with its own `differences`."""
+    return Spec(serial, part_number, created=created, **{**_PARTS[part_number], **differences})
+
+
 def factory() -> list[dict[str, Any]]:
     """The demo genealogy: one rack of 79 units over four levels, with realistic defects."""
     t0 = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
@@ -128,72 +200,26 @@ def factory() -> list[dict[str, Any]]:
         return spec.serial
 
     rack = add(
-        Spec(
+        _made(
             "ESS-R48-0007",
             "ESS-R48",
-            "48 V Storage Rack",
-            "B",
             t0 + timedelta(days=3),
-            procedure="Rack end-of-line test",
-            minutes=42,
-            station="EOL Station 2",
-            user="Maria Keller",
             metadata={"customer": "Nordwind Energie", "capacity_kwh": 14.3},
         )
     )
 
-    bms = add(
-        Spec(
-            "BMS-R48-0031",
-            "BMS-ASSY",
-            "Rack BMS Assembly",
-            "C",
-            t0 + timedelta(days=2, hours=4),
-            procedure="BMS assembly test",
-            minutes=18,
-            station="BMS Line 1",
-            user="Jonas Weber",
-        )
-    )
-    bms_pcb = add(
-        Spec(
-            "PCB-BMS-2207",
-            "PCB-BMS-MAIN",
-            "BMS Main Board",
-            "D",
-            t0 + timedelta(days=1, hours=2),
-            procedure="ICT + flash",
-            minutes=6,
-            station="ICT Station 3",
-            batch="PCBA-2026-W09",
-        )
-    )
+    bms = add(_made("BMS-R48-0031", "BMS-ASSY", t0 + timedelta(days=2, hours=4)))
+    w09, w10 = "PCBA-2026-W09", "PCBA-2026-W10"
+    bms_pcb = add(_made("PCB-BMS-2207", "PCB-BMS-MAIN", t0 + timedelta(days=1, hours=2), batch=w09))
     # Reworked: the comms board was replaced after the main board's test had ended.
-    comms = add(
-        Spec(
-            "PCB-COM-0577",
-            "PCB-CAN-ISO",
-            "Isolated CAN Daughterboard",
-            "A",
-            t0 + timedelta(days=2, hours=9),
-            procedure="ICT + flash",
-            minutes=3,
-            station="ICT Station 3",
-            batch="PCBA-2026-W10",
-        )
-    )
+    comms = add(_made("PCB-COM-0577", "PCB-CAN-ISO", t0 + timedelta(days=2, hours=9), batch=w10))
     contactor = add(
-        Spec(
+        _made(
             "PCB-CTR-1180",
             "PCB-CONTACTOR",
-            "Contactor Driver Board",
-            "B",
             t0 + timedelta(days=1, hours=3),
             outcome="ERROR",
-            procedure="ICT + flash",
-            minutes=4,
-            station="ICT Station 3",
-            batch="PCBA-2026-W09",
+            batch=w09,
         )
     )
     _link(specs, rack, bms)
@@ -201,63 +227,22 @@ def factory() -> list[dict[str, Any]]:
     _link(specs, bms_pcb, comms)
     _link(specs, bms, contactor)
 
-    pdu = add(
-        Spec(
-            "PDU-R48-0019",
-            "PDU-80A",
-            "Power Distribution Unit",
-            "A",
-            t0 + timedelta(days=2),
-            procedure="Hipot + continuity",
-            minutes=9,
-            station="PDU Bench",
-            user="Jonas Weber",
-        )
-    )
-    busbar = add(
-        Spec(
-            "PCB-SHT-0444",
-            "PCB-SHUNT",
-            "Current Shunt Board",
-            "A",
-            t0 + timedelta(days=1),
-            procedure="Calibration",
-            minutes=7,
-            station="Cal Bench 1",
-            batch="PCBA-2026-W09",
-        )
-    )
+    pdu = add(_made("PDU-R48-0019", "PDU-80A", t0 + timedelta(days=2)))
+    busbar = add(_made("PCB-SHT-0444", "PCB-SHUNT", t0 + timedelta(days=1), batch=w09))
     _link(specs, rack, pdu)
     _link(specs, pdu, busbar)
 
     cell_index = 100
     for module_no in range(1, 5):
         module_time = t0 + timedelta(days=1, hours=6 + module_no)
-        module = add(
-            Spec(
-                f"MOD-16S-{module_no + 310:04d}",
-                "MOD-16S",
-                "16S Battery Module",
-                "C",
-                module_time,
-                procedure="Module EOL test",
-                minutes=25,
-                station="Module Line 1",
-                user="Aylin Demir",
-            )
-        )
+        module = add(_made(f"MOD-16S-{module_no + 310:04d}", "MOD-16S", module_time))
         _link(specs, rack, module)
         mcb = add(
-            Spec(
+            _made(
                 f"PCB-MCB-{module_no + 880:04d}",
                 "PCB-MCB",
-                "Module Controller Board",
-                "E",
                 module_time - timedelta(hours=20),
-                procedure="ICT + flash",
-                minutes=5,
-                station="ICT Station 3",
-                batch="PCBA-2026-W09",
+                batch=w09,
             )
         )
         _link(specs, module, mcb)
@@ -277,16 +262,12 @@ def factory() -> list[dict[str, Any]]:
             elif cell_index == 125:
                 outcome = None  # legacy cell imported without a test run
             cell = add(
-                Spec(
+                _made(
                     serial,
                     "CELL-21700",
-                    "21700 Li-ion Cell 5 Ah",
-                    revision,
                     module_time - timedelta(days=1, minutes=rng.randint(30, 600)),
+                    revision=revision,
                     outcome=outcome,
-                    procedure="Cell grading (OCV/IR)",
-                    minutes=2,
-                    station="Cell Grader 2",
                     batch=f"CELL-LOT-{2603 + module_no % 2}",
                     metadata={
                         "ocv_v": round(3.6 + rng.random() * 0.05, 3),
@@ -434,34 +415,16 @@ def factory_extras() -> list[dict[str, Any]]:
             _link(specs, parent, spec.serial)
         return spec.serial
 
-    def board(serial: str, part: str, name: str, rev: str, when: datetime, parent: str) -> str:
-        return add(
-            Spec(
-                serial,
-                part,
-                name,
-                rev,
-                when,
-                procedure="ICT + flash",
-                minutes=4,
-                station="ICT Station 3",
-                batch="PCBA-2026-W10",
-            ),
-            parent,
-        )
+    def board(serial: str, part: str, when: datetime, parent: str) -> str:
+        return add(_made(serial, part, when, minutes=4, batch="PCBA-2026-W10"), parent)
 
     def cell(number: int, when: datetime, lot: str, parent: str, outcome: str = "PASS") -> str:
         return add(
-            Spec(
+            _made(
                 f"CELL-21700-C-{number:04d}",
                 "CELL-21700",
-                "21700 Li-ion Cell 5 Ah",
-                "C",
                 when + timedelta(minutes=7 * number % 300),
                 outcome=outcome,
-                procedure="Cell grading (OCV/IR)",
-                minutes=2,
-                station="Cell Grader 2",
                 batch=lot,
                 metadata={
                     "ocv_v": round(3.6 + number % 40 / 1000, 3),
@@ -474,103 +437,26 @@ def factory_extras() -> list[dict[str, Any]]:
     # The golden rack: built like ESS-R48-0007 three weeks earlier, every part current and passed.
     g0 = T0 - timedelta(days=21)
     rack = add(
-        Spec(
+        _made(
             GOLDEN_RACK,
             "ESS-R48",
-            "48 V Storage Rack",
-            "B",
             g0 + timedelta(days=3),
-            procedure="Rack end-of-line test",
             minutes=45,
-            station="EOL Station 2",
-            user="Maria Keller",
             sample="golden",
             metadata={"purpose": "golden sample"},
         )
     )
-    bms = add(
-        Spec(
-            "BMS-R48-0002",
-            "BMS-ASSY",
-            "Rack BMS Assembly",
-            "C",
-            g0 + timedelta(days=2, hours=4),
-            procedure="BMS assembly test",
-            minutes=18,
-            station="BMS Line 1",
-            user="Jonas Weber",
-        ),
-        rack,
-    )
-    main = board("PCB-BMS-2101", "PCB-BMS-MAIN", "BMS Main Board", "D", g0 + timedelta(days=1), bms)
-    board(
-        "PCB-COM-0501",
-        "PCB-CAN-ISO",
-        "Isolated CAN Daughterboard",
-        "A",
-        g0 + timedelta(days=1, hours=1),
-        main,
-    )
-    board(
-        "PCB-CTR-1101",
-        "PCB-CONTACTOR",
-        "Contactor Driver Board",
-        "B",
-        g0 + timedelta(days=1, hours=2),
-        bms,
-    )
-    pdu = add(
-        Spec(
-            "PDU-R48-0002",
-            "PDU-80A",
-            "Power Distribution Unit",
-            "A",
-            g0 + timedelta(days=2),
-            procedure="Hipot + continuity",
-            minutes=9,
-            station="PDU Bench",
-            user="Jonas Weber",
-        ),
-        rack,
-    )
-    add(
-        Spec(
-            "PCB-SHT-0401",
-            "PCB-SHUNT",
-            "Current Shunt Board",
-            "A",
-            g0 + timedelta(days=1),
-            procedure="Calibration",
-            minutes=7,
-            station="Cal Bench 1",
-            batch="PCBA-2026-W10",
-        ),
-        pdu,
-    )
+    bms = add(_made("BMS-R48-0002", "BMS-ASSY", g0 + timedelta(days=2, hours=4)), rack)
+    main = board("PCB-BMS-2101", "PCB-BMS-MAIN", g0 + timedelta(days=1), bms)
+    board("PCB-COM-0501", "PCB-CAN-ISO", g0 + timedelta(days=1, hours=1), main)
+    board("PCB-CTR-1101", "PCB-CONTACTOR", g0 + timedelta(days=1, hours=2), bms)
+    pdu = add(_made("PDU-R48-0002", "PDU-80A", g0 + timedelta(days=2)), rack)
+    add(_made("PCB-SHT-0401", "PCB-SHUNT", g0 + timedelta(days=1), batch="PCBA-2026-W10"), pdu)
     for module_no in range(1, 5):
         module_time = g0 + timedelta(days=1, hours=6 + module_no)
-        module = add(
-            Spec(
-                f"MOD-16S-{module_no + 300:04d}",
-                "MOD-16S",
-                "16S Battery Module",
-                "C",
-                module_time,
-                procedure="Module EOL test",
-                minutes=25,
-                station="Module Line 1",
-                user="Aylin Demir",
-            ),
-            rack,
-        )
-        board(
-            f"PCB-MCB-{module_no + 870:04d}",
-            "PCB-MCB",
-            "Module Controller Board",
-            "E",
-            module_time - timedelta(hours=20),
-            module,
-        )
+        module = add(_made(f"MOD-16S-{module_no + 300:04d}", "MOD-16S", module_time), rack)
+        mcb_time = module_time - timedelta(hours=20)
+        board(f"PCB-MCB-{module_no + 870:04d}", "PCB-MCB", mcb_time, module)
         for index in range(16):
             cell(
                 (module_no - 1) * 16 + index + 1,
@@ -594,26 +480,13 @@ def factory_extras() -> list[dict[str, Any]]:
             user="Jonas Weber",
         )
     )
-    board("PCB-AUX-0091", "PCB-BMS-4S", "4S Protection Board", "B", a0, aux)
+    board("PCB-AUX-0091", "PCB-BMS-4S", a0, aux)
     for number in range(201, 205):
         cell(number, a0 - timedelta(days=1), SHARED_CELL_LOT, aux)
 
     # The spare module: on the shelf, its EOL test errored first; one cell failed grading.
-    spare = add(
-        Spec(
-            SPARE_MODULE,
-            "MOD-16S",
-            "16S Battery Module",
-            "C",
-            a0 + timedelta(days=1),
-            outcome="ERROR",
-            procedure="Module EOL test",
-            minutes=25,
-            station="Module Line 1",
-            user="Aylin Demir",
-        )
-    )
-    board("PCB-MCB-0890", "PCB-MCB", "Module Controller Board", "E", a0, spare)
+    spare = add(_made(SPARE_MODULE, "MOD-16S", a0 + timedelta(days=1), outcome="ERROR"))
+    board("PCB-MCB-0890", "PCB-MCB", a0, spare)
     for number in range(205, 221):
         cell(
             number,
