@@ -1,3 +1,3 @@
-from genealogy.cli import main
+from genealogy.cli.entry import run
 
-main()
+run()

@@ -44,6 +44,21 @@ def test_exports_json_that_loads_back_into_the_crawled_graph(
     assert f"wrote {out} (json)" in result.stderr
 
 
+def test_json_export_has_each_unit_and_each_link_on_a_line_of_its_own(
+    server: LocalTofuPilot,
+) -> None:
+    text = run(server, "export", DEMO_START, "-f", "json", "--no-cache", "-q").stdout
+    lines = text.splitlines()
+    unit_lines = [line for line in lines if line.startswith('  {"id": ')]
+    link_lines = [line for line in lines if line.startswith('  {"source": ')]
+    data = json.loads(text)
+    assert len(unit_lines) == len(data["nodes"]) == 80
+    assert len(link_lines) == len(data["edges"]) == 79
+    (start_line,) = [line for line in unit_lines if f'"id": "{DEMO_START}"' in line]
+    assert json.loads(start_line.rstrip(","))["start"] is True  # a grep finds a whole unit
+    assert '"stats": {' in text  # the header stays indented
+
+
 def test_stdout_gets_only_the_export_and_the_summary_goes_to_stderr(server: LocalTofuPilot) -> None:
     result = run(server, "export", DEMO_START, "-f", "json", "--no-cache")
     assert result.exit_code == 0

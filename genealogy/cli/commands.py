@@ -197,6 +197,8 @@ def crawl_and_build(crawl: CrawlArgs, *later: str) -> tuple[CrawlResult, nx.DiGr
     from genealogy.runner import run_crawl
     from genealogy.sources import Counters
 
+    # started once the crawl's own imports are done: both at once share one GIL, so the first
+    # request would wait for networkx as well
     modules = ("genealogy.graph", "genealogy.queries", *later)
     prefetch = threading.Thread(target=import_ahead, args=modules, daemon=True)
     prefetch.start()

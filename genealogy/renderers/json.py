@@ -1,22 +1,50 @@
-"""networkx node-link JSON, which `networkx.node_link_graph(data, edges="edges")` loads back."""
+"""networkx node-link JSON, which `networkx.node_link_graph(data, edges="edges")` loads back.
+
+Each unit and each link is one line: a file that `grep` and a line diff can read, written at
+any size by Python's C encoder (any `indent` makes `json` fall back to its pure-Python encoder,
+about five times slower). The small header (the crawl's own attributes) is indented.
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import networkx as nx
 
 from genealogy.renderers import RenderOptions
 
-INDENT_UP_TO = 2000
-"""Graphs up to this many units are indented for reading; larger ones are written compact,
-as Python's JSON encoder is several times slower with any indent."""
-
 
 def render_json(graph: nx.DiGraph, options: RenderOptions | None = None) -> str:
-    data = nx.node_link_data(graph, edges="edges")
-    indent = 1 if graph.number_of_nodes() <= INDENT_UP_TO else None
-    return json.dumps(data, ensure_ascii=False, indent=indent)
+    return one_item_a_line(node_link(graph))
+
+
+def node_link(graph: nx.DiGraph) -> dict[str, Any]:
+    """`nx.node_link_data(graph, edges="edges")`, with each unit's `id` first on its line."""
+    return {
+        "directed": True,
+        "multigraph": False,
+        "graph": graph.graph,
+        "nodes": [{"id": node, **attrs} for node, attrs in graph.nodes(data=True)],
+        "edges": [
+            {"source": parent, "target": child, **attrs}
+            for parent, child, attrs in graph.edges(data=True)
+        ],
+    }
+
+
+def one_item_a_line(document: dict[str, Any]) -> str:
+    """`document` as JSON: its lists one item a line, anything else indented."""
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    members = []
+    for key, value in document.items():
+        if isinstance(value, list) and value:
+            items = ",\n  ".join(map(encode, value))
+            members.append(f"{encode(key)}: [\n  {items}\n ]")
+        else:
+            nested = json.dumps(value, ensure_ascii=False, indent=1).replace("\n", "\n ")
+            members.append(f"{encode(key)}: {nested}")
+    return "{\n " + ",\n ".join(members) + "\n}"
 
 
 def load(text: str) -> nx.DiGraph:

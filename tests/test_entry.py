@@ -1,0 +1,82 @@
+"""The console script's exit: the command's exit code, everything written, exit handlers run,
+and no interpreter teardown (genealogy/cli/entry.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+
+def script(body: str) -> list[str]:
+    return [sys.executable, "-c", textwrap.dedent(body)]
+
+
+@pytest.mark.parametrize(("status", "code"), [(None, 0), (0, 0), (3, 3), (13, 13), (-1, 255)])
+def test_the_exit_code_is_the_commands(status: int | None, code: int) -> None:
+    done = subprocess.run(script(f"from genealogy.cli.entry import end; end({status})"))
+    assert done.returncode == code
+
+
+def test_a_message_goes_to_stderr_with_status_1() -> None:
+    done = subprocess.run(
+        script("from genealogy.cli.entry import end; end('cannot go on')"),
+        capture_output=True,
+        text=True,
+    )
+    assert (done.returncode, done.stderr) == (1, "cannot go on\n")
+
+
+def test_buffered_output_and_exit_handlers_are_not_lost(tmp_path: Path) -> None:
+    marker = tmp_path / "handler-ran"
+    done = subprocess.run(
+        script(
+            f"""
+            import atexit, logging, sys
+            from genealogy.cli.entry import end
+            atexit.register(lambda: open({str(marker)!r}, "w").write("yes"))
+            sys.stdout.write("x" * 1_000_000)  # more than any buffer holds
+            logging.getLogger("t").addHandler(logging.StreamHandler(sys.stderr))
+            logging.getLogger("t").warning("said")
+            end(0)
+            """
+        ),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0
+    assert len(done.stdout) == 1_000_000
+    assert done.stderr == "said\n"
+    assert marker.read_text() == "yes"
+
+
+def test_stdout_closed_by_the_reader_is_reported_as_python_does() -> None:
+    command = script(
+        """
+        import sys, time
+        from genealogy.cli.entry import end
+        time.sleep(0.3)  # the reader has closed the pipe by now
+        sys.stdout.write("x" * 100)
+        end(0)
+        """
+    )
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=buffered
+    ) as child:
+        assert child.stdout is not None
+        child.stdout.close()
+        assert child.wait(10) == 120
+
+
+def test_the_console_script_and_python_m_exit_with_the_commands_code() -> None:
+    genealogy = Path(sys.executable).with_name("genealogy")
+    for command in ([str(genealogy)], [sys.executable, "-m", "genealogy"]):
+        assert subprocess.run([*command, "--version"], capture_output=True).returncode == 0
+        bad = subprocess.run([*command, "--no-such-option"], capture_output=True, text=True)
+        assert bad.returncode == 2
+        assert "No such option" in bad.stderr
