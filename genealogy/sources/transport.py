@@ -36,10 +36,10 @@ import ssl
 import zlib
 from collections.abc import AsyncIterator, Iterable, Iterator
 
-import aiohttp
 import httpx
 import yarl
 
+from genealogy.sources.quick_aiohttp import aiohttp
 from genealogy.text import clip
 
 CHUNK_BYTES = 64 * 1024

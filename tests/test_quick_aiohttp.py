@@ -1,0 +1,45 @@
+"""aiohttp imported without its default contexts loading the CA store, and only when that is
+safe (genealogy/sources/quick_aiohttp.py). Each case imports in a fresh interpreter."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+
+def imported(prelude: str = "") -> dict[str, object]:
+    probe = textwrap.dedent(
+        f"""
+        import json, ssl, threading
+        {prelude}
+        import genealogy.sources.transport
+        import aiohttp.connector as connector
+        print(json.dumps({{
+            "aiohttp_verified_cas": connector._SSL_CONTEXT_VERIFIED.cert_store_stats()["x509_ca"],
+            "aiohttp_verifies": connector._SSL_CONTEXT_VERIFIED.verify_mode == ssl.CERT_REQUIRED,
+            "default_cas": ssl.create_default_context().cert_store_stats()["x509_ca"],
+            "loader_restored": "set_default_verify_paths" not in vars(ssl.SSLContext),
+        }}))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+def test_alone_in_the_process_aiohttps_unused_contexts_trust_nothing_and_ssl_is_restored() -> None:
+    found = imported()
+    assert found["aiohttp_verified_cas"] == 0
+    assert found["aiohttp_verifies"] is True  # fails closed if it were ever used
+    assert isinstance(found["default_cas"], int) and found["default_cas"] > 0
+    assert found["loader_restored"] is True
+
+
+def test_with_another_thread_running_aiohttp_is_imported_as_it_is() -> None:
+    found = imported(
+        "stop = threading.Event(); threading.Thread(target=stop.wait, daemon=True).start()"
+    )
+    assert found["aiohttp_verified_cas"] == found["default_cas"]
+    assert isinstance(found["default_cas"], int) and found["default_cas"] > 0
