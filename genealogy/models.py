@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Generic, NotRequired, TypeVar
+from typing import Annotated, Any, NotRequired
 
 from pydantic import (
     AfterValidator,
@@ -364,20 +364,20 @@ class PageMeta(ApiModel):
     next_cursor: int | None = None  # required, nullable
 
 
-ItemT = TypeVar("ItemT", bound=ApiModel)
+class UnitPage(ApiModel):
+    """A page of `GET /v2/units`: `{"data": [...], "meta": {"has_more": ..., "next_cursor": ...}}`.
 
+    (Not `Page[ListedUnit]` of a generic `Page`: parametrizing builds the schema at import.)"""
 
-class Page(ApiModel, Generic[ItemT]):
-    """A list response: `{"data": [...], "meta": {"has_more": ..., "next_cursor": ...}}`."""
-
-    data: list[ItemT]
+    data: list[ListedUnit]
     meta: PageMeta
 
 
-UnitPage = Page[ListedUnit]
-"""A page of `GET /v2/units`."""
-RunPage = Page[ListedRun]
-"""A page of `GET /v2/runs`."""
+class RunPage(ApiModel):
+    """A page of `GET /v2/runs`."""
+
+    data: list[ListedRun]
+    meta: PageMeta
 
 
 def _or_none(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
