@@ -2,8 +2,9 @@
 
 A 7,122-unit traction pack is three levels (pack; modules and BMS; cells), so its structure
 takes a few dozen list requests where one request per unit took 7,122. The run histories of
-each level are asked for while the next level is being fetched; a crawl up (a trace: a few
-units a level) asks for all of them in one request at the end. The crawl's bookkeeping
+each level are asked for while the next level is being fetched, those of a level's first page
+together with its units (they size the level's other history requests); a crawl up (a trace:
+a few units a level) asks for all of them in one request at the end. The crawl's bookkeeping
 (case-insensitive serials, depths, limits, what was left unexplored) is `Crawler`'s own.
 """
 
@@ -23,6 +24,7 @@ from genealogy.sources import Counters, Failed, NotFound
 from genealogy.sources.listing import (
     PAGE_LIMIT,
     History,
+    HistoryOutcome,
     Listed,
     ListEndpointsMissing,
     ListOutcome,
@@ -31,6 +33,9 @@ from genealogy.sources.listing import (
 )
 
 log = logging.getLogger(__name__)
+
+HistoryAnswers = dict[str, HistoryOutcome] | None
+"""Each asked serial's history by `fold(serial)`; None when no history could be read."""
 
 
 class _NoSource:
@@ -61,7 +66,7 @@ class LevelCrawler(Crawler):
         )
         self.listing = listing
         self.history = history
-        self._histories: list[asyncio.Task[None]] = []
+        self._histories: list[asyncio.Task[Any]] = []
         self._later: list[UnitState] = []  # up: the histories wanted once every level is in
         # by depth: units read and not yet asked about their runs; the levels read whole; those
         # whose first request is telling how many runs a unit has; and what it told
@@ -110,16 +115,23 @@ class LevelCrawler(Crawler):
             asyncio.ensure_future(self.listing.units([state.serial for state in group]))
             for group in groups
         ]
+        sizing = self._size_early(groups[0]) if groups else None
         try:
-            for group, answer in zip(groups, asked, strict=True):
-                self._read_group(group, await answer)
+            for index, (group, answer) in enumerate(zip(groups, asked, strict=True)):
+                self._read_group(group, await answer, sized=sizing is not None and index == 0)
+                if sizing is not None and index == 0:
+                    task = self._sized_by(sizing, group)
+                    self._histories.append(asyncio.create_task(task))
         finally:
             for pending in asked:  # an error or Ctrl-C: no request may outlive the crawl
                 pending.cancel()
             await asyncio.gather(*asked, return_exceptions=True)
         self._ask_histories(level_read=True)
 
-    def _read_group(self, group: list[UnitState], answers: dict[str, ListOutcome]) -> None:
+    def _read_group(
+        self, group: list[UnitState], answers: dict[str, ListOutcome], *, sized: bool = False
+    ) -> None:
+        """`sized`: the group's histories were asked for with its units (`_size_early`)."""
         for state in group:
             outcome = answers.get(fold(state.serial)) or Failed("no answer for it")
             if isinstance(outcome, Listed):
@@ -128,7 +140,7 @@ class LevelCrawler(Crawler):
                     # a few units a level (a trace): one request for all their histories at
                     # the end, not one a level
                     self._later.append(state)
-                elif self.history:
+                elif self.history and not sized:
                     self._waiting.setdefault(state.depth, []).append(state)
             elif isinstance(outcome, NotFound):
                 state.status, state.reason = Status.NOT_FOUND, outcome.reason
@@ -172,6 +184,33 @@ class LevelCrawler(Crawler):
         for serial in links:
             self._schedule(serial, state.depth + 1, None)
 
+    def _size_early(self, sample: list[UnitState]) -> asyncio.Task[HistoryAnswers] | None:
+        """A level's first page of units: their histories asked for together with the units
+        (their serial numbers are all a runs request needs), rather than once they are read.
+        Their runs size the level's other history requests (`_ask_histories`), so the sizing
+        costs no round of its own: the last level's histories follow its units at once.
+
+        Only once the runs endpoint has answered (a server without it is told so once, by
+        one request), and not in a crawl up, which asks for all histories at the end."""
+        if not self.history or self.direction is Direction.UP or not self.listing.has_histories:
+            return None
+        depth = sample[0].depth
+        self._sizing.add(depth)
+        task = asyncio.create_task(ask_histories(self.listing, [s.serial for s in sample]))
+        self._histories.append(task)
+        return task
+
+    async def _sized_by(self, asked: asyncio.Task[HistoryAnswers], sample: list[UnitState]) -> None:
+        """Once the sample's units are read: their histories, then the level's batch size."""
+        answers = await asked
+        depth = sample[0].depth
+        found = [state for state in sample if state.status is Status.OK]
+        runs = None if answers is None else apply_histories(found, answers)
+        self._sizing.discard(depth)
+        if runs is not None and found:
+            self._batch[depth] = history_batch(runs / len(found))
+        self._ask_histories(level_read=False)
+
     async def _fetch_histories(
         self, states: list[UnitState], depth: int | None = None, size: int | None = None
     ) -> None:
@@ -207,18 +246,31 @@ async def add_histories(
             asked.append(state)
     if not asked:
         return 0
+    answers = await ask_histories(listing, [state.serial for state in asked], per_request)
+    return None if answers is None else apply_histories(asked, answers)
+
+
+async def ask_histories(
+    listing: ListSource, serials: list[str], per_request: int | None = None
+) -> HistoryAnswers:
+    """`ListSource.histories`, or None (with one warning) when the server has no run list
+    endpoint or the key may not read runs."""
     if listing.without_histories:
         return None
     try:
-        answers = await listing.histories([state.serial for state in asked], per_request)
+        return await listing.histories(serials, per_request)
     except ListEndpointsMissing as missing:
         log.warning("the server has no run list endpoint (%s): no run histories", missing)
         return None
     except AuthError as refused:
         log.warning("run histories left out: %s", refused)
         return None
+
+
+def apply_histories(states: list[UnitState], answers: dict[str, HistoryOutcome]) -> int | None:
+    """Each read unit's history from `answers`; how many runs they have (None: no history)."""
     runs: int | None = None
-    for state in asked:
+    for state in states:
         answer = answers.get(fold(state.serial))
         if state.attrs is None or answer is None:
             continue

@@ -4,8 +4,10 @@ the fallback to one request per unit, and the command's default path end to end.
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -337,6 +339,47 @@ def test_histories_are_asked_a_page_of_runs_at_a_time_sized_per_level(
     runs = [params for endpoint, params in server.list_queries if endpoint == "runs"]
     sizes = sorted(len(params["serial_numbers"]) for params in runs)
     assert sizes == [1, 60, 90, 100], sizes  # TOP; the cells' first 100, then 90 and the rest
+
+
+class HoldsCellsUntilTheirRunsAreAsked(LocalTofuPilot):
+    """Holds each unit list request for cells (serials `C...`) until a runs request has asked
+    about a cell, or 5 s; `held_in_vain` counts the requests the 5 s ran out for."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cell_runs_asked = threading.Event()
+        self.held_in_vain = 0
+
+    def answer(self, path: str, authorization: str | None) -> tuple[int, dict[str, str], bytes]:
+        target = urlsplit(path)
+        serials = parse_qs(target.query).get("serial_numbers", [])
+        if any(serial.startswith("C") for serial in serials):
+            if target.path.endswith("/v2/runs"):
+                self.cell_runs_asked.set()
+            elif not self.cell_runs_asked.wait(5):
+                self.held_in_vain += 1
+        return super().answer(path, authorization)
+
+
+def test_a_levels_first_histories_are_asked_together_with_its_units() -> None:
+    """Once the runs endpoint has answered, a level's first 100 units have their histories
+    asked for as their units are: the sizing costs no round of its own."""
+    cells = [f"C{n:03d}" for n in range(250)]
+    records = [
+        unit("TOP", children=["MOD"]),
+        unit("MOD", parent="TOP", children=cells),
+        *(unit(c, parent="MOD") for c in cells),
+    ]
+    with HoldsCellsUntilTheirRunsAreAsked(records, api_key=API_KEY) as server:
+        graph = listed(server, "TOP")
+    assert server.held_in_vain == 0
+    assert all(graph.nodes[c]["run_count"] == 1 for c in cells)
+    runs = [
+        params["serial_numbers"] for endpoint, params in server.list_queries if endpoint == "runs"
+    ]
+    cell_sizes = [len(serials) for serials in runs if serials[0].startswith("C")]
+    assert cell_sizes[0] == 100 and sorted(cell_sizes) == [60, 90, 100], cell_sizes
+    assert runs[[len(s) for s in runs].index(100)] == cells[:100]  # the level's first page
 
 
 class UnitsListMissing(LocalTofuPilot):

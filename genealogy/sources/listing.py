@@ -295,6 +295,11 @@ class ListSource:
         return await every_page(http, path, query, RunsPage, read_run)
 
     @property
+    def has_histories(self) -> bool:
+        """Whether the run list endpoint has answered a request: it exists."""
+        return RUNS_PATH in self._checked
+
+    @property
     def without_histories(self) -> bool:
         """Whether the run list endpoint was found missing (said once, not asked again)."""
         return RUNS_PATH in self._missing
