@@ -29,6 +29,7 @@ from genealogy.sources.listing import (
     ListEndpointsMissing,
     ListOutcome,
     ListSource,
+    build_page_validators,
     history_batch,
 )
 
@@ -66,7 +67,7 @@ class LevelCrawler(Crawler):
         )
         self.listing = listing
         self.history = history
-        self._histories: list[asyncio.Task[Any]] = []
+        self._background: list[asyncio.Future[Any]] = []  # history requests, validator build
         self._later: list[UnitState] = []  # up: the histories wanted once every level is in
         # by depth: units read and not yet asked about their runs; the levels read whole; those
         # whose first request is telling how many runs a unit has; and what it told
@@ -82,6 +83,9 @@ class LevelCrawler(Crawler):
     async def _crawl_from(self, starts: Sequence[str]) -> None:
         """The starts asked for in one batch, then level by level; then the histories still
         wanted (a crawl up asks for all of them at the end)."""
+        # built in a worker thread while the first request travels (build_page_validators)
+        building = asyncio.get_running_loop().run_in_executor(None, build_page_validators)
+        self._background.append(building)
         first = [self._schedule(start, 0, None, count_only=True) for start in starts]
         await self._fetch_level(list({id(state): state for state in first}.values()))
         check_starts(first, starts)
@@ -89,15 +93,15 @@ class LevelCrawler(Crawler):
         while level := self._next_level():
             await self._fetch_level(level)
         if self._later:
-            self._histories.append(asyncio.create_task(self._fetch_histories(self._later)))
-        while not all(task.done() for task in self._histories):
-            await asyncio.gather(*self._histories)  # one done may ask for more
+            self._background.append(asyncio.create_task(self._fetch_histories(self._later)))
+        while not all(task.done() for task in self._background):
+            await asyncio.gather(*self._background)  # one done may ask for more
 
     async def _wind_down(self) -> None:
         """A history task must not outlive the HTTP client and the cache: cancel and await."""
-        for task in self._histories:
+        for task in self._background:
             task.cancel()
-        await asyncio.gather(*self._histories, return_exceptions=True)
+        await asyncio.gather(*self._background, return_exceptions=True)
 
     def _next_level(self) -> list[UnitState]:
         """Every unit queued so far (by the level just fetched, within the limits)."""
@@ -121,7 +125,7 @@ class LevelCrawler(Crawler):
                 self._read_group(group, await answer, sized=sizing is not None and index == 0)
                 if sizing is not None and index == 0:
                     task = self._sized_by(sizing, group)
-                    self._histories.append(asyncio.create_task(task))
+                    self._background.append(asyncio.create_task(task))
         finally:
             for pending in asked:  # an error or Ctrl-C: no request may outlive the crawl
                 pending.cancel()
@@ -168,7 +172,7 @@ class LevelCrawler(Crawler):
                 if size is None:
                     self._sizing.add(depth)
                 task = self._fetch_histories(batch, depth, size)
-                self._histories.append(asyncio.create_task(task))
+                self._background.append(asyncio.create_task(task))
 
     def _listed(self, state: UnitState, outcome: Listed) -> None:
         item = outcome.item
@@ -197,7 +201,7 @@ class LevelCrawler(Crawler):
         depth = sample[0].depth
         self._sizing.add(depth)
         task = asyncio.create_task(ask_histories(self.listing, [s.serial for s in sample]))
-        self._histories.append(task)
+        self._background.append(task)
         return task
 
     async def _sized_by(self, asked: asyncio.Task[HistoryAnswers], sample: list[UnitState]) -> None:

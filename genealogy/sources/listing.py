@@ -350,6 +350,14 @@ class RunsPage(pydantic.BaseModel):
     meta: PageMeta
 
 
+def build_page_validators() -> None:
+    """Build the page validators now. pydantic builds a deferred model when it is first used
+    (25 ms, its plugin discovery included), which would hold up a crawl's first answer; a crawl
+    has this done in a worker thread while its first request travels."""
+    UnitsPage.model_rebuild()
+    RunsPage.model_rebuild()
+
+
 @functools.cache
 def listed_item() -> pydantic.TypeAdapter[ListedItem]:
     """Reads and writes a listed unit as the cache keeps it (made on first use)."""
