@@ -256,3 +256,22 @@ def test_serial_sqlite_cannot_hold_is_failed(tmp_path: Path) -> None:
 def test_default_cache_path_is_per_user(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert default_cache_path() == tmp_path / "genealogy" / "units.sqlite3"
+
+
+def test_rows_are_stored_and_looked_up_in_batches_larger_than_one_query(tmp_path: Path) -> None:
+    from genealogy.sources.cache import LOOKUP_BATCH
+
+    count = 2 * LOOKUP_BATCH + 7
+    rows = [(f"SN-{n:05d}", json.dumps({"n": n}), None, ()) for n in range(count)]
+    rows.append(("GONE-1", None, "not in the list endpoint's answer", ()))
+    with UnitCache(tmp_path / "c.db") as cache:
+        cache.store_rows("http://x/api#listed", rows)
+        asked = [f"sn-{n:05d}" for n in range(count)] + ["gone-1", "NEVER-STORED"]
+        found = cache.lookup_rows("http://x/api#listed", asked, max_age=None)
+        assert len(found) == count + 1
+        assert json.loads(found["sn-00999"].record or "") == {"n": 999}
+        assert found["gone-1"].status == "not_found"
+        assert found["gone-1"].reason == "not in the list endpoint's answer"
+        assert "never-stored" not in found
+        assert cache.lookup_rows("http://x/api#runs", asked, max_age=None) == {}  # another kind
+        assert cache.lookup_rows("http://x/api#listed", asked[:3], max_age=-1.0) == {}  # stale

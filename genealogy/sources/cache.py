@@ -21,7 +21,7 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -121,25 +121,27 @@ class UnitCache:
     def lookup_row(self, key: str, serial: str, max_age: float | None) -> CachedRow | None:
         """The row stored under `key` (a base URL, or a base URL and `#` the kind of record a
         list endpoint gives) and `serial`, if fresh and plausible; its record unparsed."""
-        row = self._db.execute(
-            "SELECT status, record, reason, warnings, fetched_at FROM units "
-            "WHERE base_url=? AND serial=?",
-            (_normalise(key), fold(serial)),
-        ).fetchone()
-        if row is None:
-            return None
-        status, record, reason, warnings, fetched_at = row
-        if not isinstance(fetched_at, int | float) or not _fresh(fetched_at, max_age):
-            return None
-        if status == "not_found":
-            return CachedRow(status, None, reason if isinstance(reason, str) else None, ())
-        if status != "ok" or not isinstance(record, str):
-            return None
-        try:
-            kept = tuple(str(w) for w in json.loads(warnings)) if warnings else ()
-        except (ValueError, TypeError, RecursionError):
-            return None
-        return CachedRow(status, record, None, kept)
+        return self.lookup_rows(key, [serial], max_age).get(fold(serial))
+
+    def lookup_rows(
+        self, key: str, serials: Sequence[str], max_age: float | None
+    ) -> dict[str, CachedRow]:
+        """`lookup_row` for many serials, a few hundred per query; keyed by `fold(serial)`."""
+        found: dict[str, CachedRow] = {}
+        folded = list(dict.fromkeys(fold(serial) for serial in serials))
+        for at in range(0, len(folded), LOOKUP_BATCH):
+            batch = folded[at : at + LOOKUP_BATCH]
+            marks = ", ".join("?" * len(batch))
+            rows = self._db.execute(
+                "SELECT serial, status, record, reason, warnings, fetched_at FROM units "
+                f"WHERE base_url=? AND serial IN ({marks})",
+                (_normalise(key), *batch),
+            )
+            for serial, *row in rows:
+                cached = _plausible(row, max_age)
+                if cached is not None:
+                    found[serial] = cached
+        return found
 
     def store_row(
         self,
@@ -150,17 +152,25 @@ class UnitCache:
         warnings: tuple[str, ...] = (),
     ) -> None:
         """Store `record` (JSON text), or the fact that `serial` was not found (`reason`)."""
-        values = ("ok", record, None) if record is not None else ("not_found", None, reason)
+        self.store_rows(key, [(serial, record, reason, warnings)])
+
+    def store_rows(self, key: str, rows: Iterable[StoredRow]) -> None:
+        """Store many rows in one transaction: a commit per row made caching a 7,122-unit
+        pack cost three times its crawl."""
+        now = time.time()
+        values = [
+            (
+                _normalise(key),
+                fold(serial),
+                *(("ok", record, None) if record is not None else ("not_found", None, reason)),
+                json.dumps(list(warnings)) if warnings else None,
+                now,
+            )
+            for serial, record, reason, warnings in rows
+        ]
         with self._db:  # commits, or rolls back on error
-            self._db.execute(
-                "INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    _normalise(key),
-                    fold(serial),
-                    *values,
-                    json.dumps(list(warnings)) if warnings else None,
-                    time.time(),
-                ),
+            self._db.executemany(
+                "INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?, ?)", values
             )
 
     def store(self, base_url: str, serial: str, outcome: Fetched | NotFound) -> None:
@@ -170,12 +180,35 @@ class UnitCache:
             self.store_row(base_url, serial, None, outcome.reason)
 
 
+LOOKUP_BATCH = 500
+"""Serials per cache query (SQLite allows 999 parameters in old versions, 32,766 since 3.32)."""
+
+StoredRow = tuple[str, str | None, str | None, tuple[str, ...]]
+"""A row to store: serial number, record (JSON text; None: not found), reason, warnings."""
+
+
 @dataclass(frozen=True, slots=True)
 class CachedRow:
     status: str  # "ok" or "not_found"
     record: str | None  # the record's JSON text when ok
     reason: str | None  # why it was not found
     warnings: tuple[str, ...]
+
+
+def _plausible(row: list[Any], max_age: float | None) -> CachedRow | None:
+    """A stored row as read back, if fresh and plausible (a damaged or forged one is a miss)."""
+    status, record, reason, warnings, fetched_at = row
+    if not isinstance(fetched_at, int | float) or not _fresh(fetched_at, max_age):
+        return None
+    if status == "not_found":
+        return CachedRow(status, None, reason if isinstance(reason, str) else None, ())
+    if status != "ok" or not isinstance(record, str):
+        return None
+    try:
+        kept = tuple(str(w) for w in json.loads(warnings)) if warnings else ()
+    except (ValueError, TypeError, RecursionError):
+        return None
+    return CachedRow(status, record, None, kept)
 
 
 def _fresh(fetched_at: float, max_age: float | None) -> bool:

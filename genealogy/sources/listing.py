@@ -27,7 +27,7 @@ from genealogy.matching import fold
 from genealogy.models import LenientRunDigest, ListedItem, ListedUnit, PageMeta, RunItem
 from genealogy.records import UnreadableRecord, read_record
 from genealogy.sources import Counters, Failed, JsonFailed, NotFound
-from genealogy.sources.cache import CachedRow, UnitCache, storable
+from genealogy.sources.cache import CachedRow, StoredRow, UnitCache, storable
 from genealogy.sources.http import HttpSource, SerialChunks, chunk_serials, unaddressable
 
 log = logging.getLogger(__name__)
@@ -112,8 +112,10 @@ class ListSource:
         """Each serial's unit, keyed by `fold(serial)`."""
         answers: dict[str, ListOutcome] = {}
         wanted = []
-        for serial in dict.fromkeys(serials):
-            cached = self._cached_unit(serial)
+        unique = list(dict.fromkeys(serials))
+        rows = self._cached_rows("listed", unique)
+        for serial in unique:
+            cached = self._cached_unit(rows.get(fold(serial)))
             if cached is not None:
                 answers[fold(serial)] = cached
             else:
@@ -138,6 +140,7 @@ class ListSource:
             fold(serial): Failed(reason) for serial, reason in split.unrequestable.items()
         }
         pages = await self._all_pages(http, UNITS_PATH, split.chunks, params)
+        rows: list[StoredRow] = []
         for chunk, (items, failure) in zip(split.chunks, pages, strict=True):
             found: dict[str, ListOutcome] = {}
             for raw in items:
@@ -153,13 +156,12 @@ class ListSource:
                     continue
                 outcome = found.get(key) or NotFound("not in the list endpoint's answer")
                 answers[key] = outcome
-                self._store_unit(serial, outcome)
+                if self.cache is not None and (row := _unit_row(serial, outcome)):
+                    rows.append(row)
+        self._store_rows("listed", rows)
         return answers
 
-    def _cached_unit(self, serial: str) -> ListOutcome | None:
-        if self.cache is None or self.refresh:
-            return None
-        row = self._cached_row("listed", serial)
+    def _cached_unit(self, row: CachedRow | None) -> ListOutcome | None:
         if row is None:
             return None
         if row.status == "not_found":
@@ -173,15 +175,6 @@ class ListSource:
         self.counters.cache_hits += 1
         return outcome
 
-    def _store_unit(self, serial: str, outcome: ListOutcome) -> None:
-        if self.cache is None:
-            return
-        if isinstance(outcome, Listed):
-            record = listed_item().dump_json(outcome.item).decode()
-            self._store_row("listed", serial, record, None, outcome.warnings)
-        elif isinstance(outcome, NotFound):
-            self._store_row("listed", serial, None, outcome.reason)
-
     # -- run histories ----------------------------------------------------------------------
 
     async def histories(
@@ -193,8 +186,10 @@ class ListSource:
         are asked for alone, and the runs they have size the requests for the rest."""
         answers: dict[str, HistoryOutcome] = {}
         wanted = []
-        for serial in dict.fromkeys(serials):
-            cached = self._cached_history(serial)
+        unique = list(dict.fromkeys(serials))
+        rows = self._cached_rows("runs", unique)
+        for serial in unique:
+            cached = self._cached_history(rows.get(fold(serial)))
             if cached is not None:
                 answers[fold(serial)] = cached
             else:
@@ -235,6 +230,7 @@ class ListSource:
         answers: dict[str, HistoryOutcome] = {
             fold(s): Failed(reason) for s, reason in split.unrequestable.items()
         }
+        rows: list[StoredRow] = []
         for chunk, (items, failure) in zip(split.chunks, pages, strict=True):
             runs: dict[str, list[RunItem]] = {fold(serial): [] for serial in chunk}
             for run in items:
@@ -247,13 +243,11 @@ class ListSource:
                 answers[fold(serial)] = history
                 if self.cache is not None:
                     record = run_items().dump_json(list(history.runs)).decode()
-                    self._store_row("runs", serial, record)
+                    rows.append((serial, record, None, ()))
+        self._store_rows("runs", rows)
         return answers
 
-    def _cached_history(self, serial: str) -> History | None:
-        if self.cache is None or self.refresh:
-            return None
-        row = self._cached_row("runs", serial)
+    def _cached_history(self, row: CachedRow | None) -> History | None:
         if row is None or row.record is None:
             return None
         try:
@@ -307,20 +301,24 @@ class ListSource:
     def _key(self, kind: str) -> str:
         return f"{self.base_url.rstrip('/')}#{kind}"
 
-    def _cached_row(self, kind: str, serial: str) -> CachedRow | None:
-        if self.cache is None or not storable(serial):
-            return None
+    def _cached_rows(self, kind: str, serials: list[str]) -> dict[str, CachedRow]:
+        """The fresh cached rows of those serials (by `fold(serial)`), none when refreshing."""
+        if self.cache is None or self.refresh:
+            return {}
         try:
-            return self.cache.lookup_row(self._key(kind), serial, self.max_age)
+            return self.cache.lookup_rows(
+                self._key(kind), [s for s in serials if storable(s)], self.max_age
+            )
         except sqlite3.Error as exc:
             self._drop_cache(exc)
-            return None
+            return {}
 
-    def _store_row(self, kind: str, serial: str, *row: Any) -> None:
-        if self.cache is None or not storable(serial):
+    def _store_rows(self, kind: str, rows: list[StoredRow]) -> None:
+        """Every row of one answer in one transaction (the serials a cache can key)."""
+        if self.cache is None or not rows:
             return
         try:
-            self.cache.store_row(self._key(kind), serial, *row)
+            self.cache.store_rows(self._key(kind), [row for row in rows if storable(row[0])])
         except sqlite3.Error as exc:
             self._drop_cache(exc)
 
@@ -348,6 +346,16 @@ class RunsPage(pydantic.BaseModel):
 
     data: list[RunItem]
     meta: PageMeta
+
+
+def _unit_row(serial: str, outcome: ListOutcome) -> StoredRow | None:
+    """What the cache keeps of a listed unit: its item, or why it is not found; nothing of a
+    unit that could not be read."""
+    if isinstance(outcome, Listed):
+        return serial, listed_item().dump_json(outcome.item).decode(), None, outcome.warnings
+    if isinstance(outcome, NotFound):
+        return serial, None, outcome.reason, ()
+    return None
 
 
 def build_page_validators() -> None:
