@@ -141,9 +141,9 @@ def audit_command(
     aside, and --baseline FILE accepts the findings a --write-baseline FILE run recorded, so
     that only new findings fail it (-v lists the baseline's entries no longer found).
     """
+    result, graph = crawl_and_build(crawl, "genealogy.queries")
     from genealogy.queries import Baseline, format_audit, matches, summarise
 
-    result, graph = crawl_and_build(crawl)
     shown = filtered_view(graph, view, crawl)
     report = audit_of(graph, shown).without(ignore)
     if baseline is not None:

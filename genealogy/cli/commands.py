@@ -191,15 +191,15 @@ class _PlainWarnings(logging.Formatter):
 def crawl_and_build(crawl: CrawlArgs, *later: str) -> tuple[CrawlResult, nx.DiGraph]:
     """Crawl as the options say and build the graph; errors propagate as GenealogyError.
 
-    What is needed after the crawl (networkx, the queries, the renderers named in `later`) is
-    imported in a thread while the crawl waits for the network."""
+    What is needed after the crawl (networkx, and the modules named in `later`: a renderer,
+    the queries) is imported in a thread while the crawl waits for the network."""
     from genealogy.progress import Progress
     from genealogy.runner import run_crawl
     from genealogy.sources import Counters
 
     # started once the crawl's own imports are done: both at once share one GIL, so the first
     # request would wait for networkx as well
-    modules = ("genealogy.graph", "genealogy.queries", *later)
+    modules = ("genealogy.graph", *later)
     prefetch = threading.Thread(target=import_ahead, args=modules, daemon=True)
     prefetch.start()
 
@@ -292,7 +292,6 @@ def finish(
     0), then the exit code the outcome deserves. `failing`: why the run fails with
     `failing_code` (audit findings; serial numbers `trace` was given that do not exist)."""
     from genealogy.cli.report import crawl_summary, exit_code_for, failure_line, limit_notes
-    from genealogy.queries import format_summary, summarise
 
     reporting = crawl.reporting
     code = exit_code_for(result, reporting.strict)
@@ -313,6 +312,8 @@ def finish(
     for note in limit_notes(result):
         click.echo(f"genealogy: {note}", err=True)
     if verbose:
+        from genealogy.queries import format_summary, summarise
+
         click.echo(format_summary(summarise(graph, findings)), err=True)
     if failing:
         click.echo(f"genealogy: {failing}", err=True)
@@ -363,7 +364,8 @@ def export_command(
         from genealogy.renderers.svg import check_available
 
         check_available()
-    result, graph = crawl_and_build(crawl, chosen.module)
+    page = ("genealogy.queries",) if chosen.name == "html" else ()  # the page's findings
+    result, graph = crawl_and_build(crawl, chosen.module, *view.modules, *page)
     shown = filtered_view(graph, view, crawl)
     extra: dict[str, Any] = {}
     if chosen.name == "html":  # the page lists what `audit` reports for the units it shows
@@ -408,7 +410,7 @@ def tree_command(crawl: CrawlArgs, view: ViewArgs, output: str, tree: TreeArgs) 
     """
     from genealogy.renderers import render
 
-    result, graph = crawl_and_build(crawl, "genealogy.renderers.text")
+    result, graph = crawl_and_build(crawl, "genealogy.renderers.text", *view.modules)
     shown = filtered_view(graph, view, crawl, keep=(result.start,))
     write_output(render(shown, "text", render_options(output, tree)), output)
     finish(result, graph, crawl)
@@ -422,9 +424,9 @@ def tree_command(crawl: CrawlArgs, view: ViewArgs, output: str, tree: TreeArgs) 
 @reports_errors
 def summary_command(crawl: CrawlArgs, view: ViewArgs, output: str, fmt: str) -> None:
     """Counts by part, revision, outcome and status; depth; widest fan-out; findings."""
+    result, graph = crawl_and_build(crawl, "genealogy.queries")
     from genealogy.queries import format_summary, summarise
 
-    result, graph = crawl_and_build(crawl)
     shown = filtered_view(graph, view, crawl)
     findings = len(audit_of(graph, shown).findings)
     summary = summarise(shown, findings)

@@ -394,6 +394,11 @@ class ViewArgs:
     def active(self) -> bool:
         return bool(self.outcomes or self.parts)
 
+    @property
+    def modules(self) -> tuple[str, ...]:
+        """What filtering needs imported (ahead, while the crawl runs)."""
+        return ("genealogy.queries",) if self.active else ()
+
     def described(self) -> str:
         given = [("--outcome", self.outcomes), ("--part", self.parts)]
         return " ".join(f"{flag} {','.join(values)}" for flag, values in given if values)
