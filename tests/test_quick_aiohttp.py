@@ -29,8 +29,11 @@ def imported(prelude: str = "") -> dict[str, object]:
     return result
 
 
-def test_alone_in_the_process_aiohttps_unused_contexts_trust_nothing_and_ssl_is_restored() -> None:
-    found = imported()
+COMMAND = "import genealogy.process; genealogy.process.command = True"
+
+
+def test_in_the_commands_own_process_aiohttps_unused_contexts_trust_nothing() -> None:
+    found = imported(COMMAND)
     assert found["aiohttp_verified_cas"] == 0
     assert found["aiohttp_verifies"] is True  # fails closed if it were ever used
     assert isinstance(found["default_cas"], int) and found["default_cas"] > 0
@@ -39,7 +42,24 @@ def test_alone_in_the_process_aiohttps_unused_contexts_trust_nothing_and_ssl_is_
 
 def test_with_another_thread_running_aiohttp_is_imported_as_it_is() -> None:
     found = imported(
-        "stop = threading.Event(); threading.Thread(target=stop.wait, daemon=True).start()"
+        COMMAND
+        + "; stop = threading.Event(); threading.Thread(target=stop.wait, daemon=True).start()"
     )
     assert found["aiohttp_verified_cas"] == found["default_cas"]
     assert isinstance(found["default_cas"], int) and found["default_cas"] > 0
+
+
+def test_as_a_library_aiohttp_is_imported_as_it_is() -> None:
+    """A program that imports genealogy may use aiohttp's default contexts itself."""
+    found = imported()
+    assert found["aiohttp_verified_cas"] == found["default_cas"]
+    assert isinstance(found["default_cas"], int) and found["default_cas"] > 0
+
+
+def test_the_console_script_marks_its_process_as_the_commands_own() -> None:
+    probe = (
+        "import sys; sys.argv = ['genealogy', '--version']; import genealogy.process as p; "
+        "import genealogy.cli.entry; print(p.command)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.stdout.strip() == "True"

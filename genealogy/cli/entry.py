@@ -4,6 +4,9 @@ At exit, Python frees every object one by one: 0.1 s after a 1,000-unit crawl, s
 100,000-unit one, and all of it after the output is written. So once the command has finished,
 the exit handlers run (logging's among them), stdout and stderr are flushed, and the process
 ends at once with the command's exit code.
+
+It also marks the process as the command's own (`genealogy.process`), before anything else is
+imported.
 """
 
 from __future__ import annotations
@@ -13,7 +16,11 @@ import os
 import sys
 from typing import NoReturn
 
-from genealogy.cli.commands import main
+import genealogy.process
+
+genealogy.process.command = True  # before the commands import anything else
+
+from genealogy.cli.commands import main  # noqa: E402
 
 BROKEN_PIPE = 120
 """What Python itself exits with when stdout cannot be flushed at exit."""

@@ -6,11 +6,12 @@ contexts, verified and unverified, each loading every certificate of the system'
 `HttpSource` gives aiohttp its own context for an https:// base URL, and an http:// one needs
 none (redirects are not followed).
 
-So the first import builds them without the CA store: a default context would then trust no
-certificate, failing closed if anything ever used it. This is done only while the importing
-thread is the process's only thread, since the change to `ssl` is process-wide for the
-duration of the import; with other threads running (a notebook, a web server) aiohttp is
-imported as it is.
+So the `genealogy` command imports it with those contexts built without the CA store: they
+would trust no certificate, failing closed if anything ever used them. Only the command does
+this (`genealogy.process.command`), and only while the importing thread is the process's only
+thread, as the change to `ssl` is process-wide for the duration of the import. A program
+that uses genealogy as a library may use aiohttp's defaults itself: there aiohttp is imported
+as it is.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-if "aiohttp" not in sys.modules and threading.active_count() == 1:
+from genealogy import process
+
+if process.command and "aiohttp" not in sys.modules and threading.active_count() == 1:
 
     @contextlib.contextmanager
     def _without_ca_store() -> Iterator[None]:
