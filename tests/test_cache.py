@@ -258,6 +258,18 @@ def test_default_cache_path_is_per_user(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert default_cache_path() == tmp_path / "genealogy" / "units.sqlite3"
 
 
+def test_help_names_the_default_cache_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from genealogy.cli import main
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    shown = CliRunner().invoke(main, ["export", "--help"], terminal_width=400).output
+    assert f"SQLite cache file  [default: {tmp_path / 'genealogy' / 'units.sqlite3'}]" in shown
+
+
 def test_rows_are_stored_and_looked_up_in_batches_larger_than_one_query(tmp_path: Path) -> None:
     from genealogy.sources.cache import LOOKUP_BATCH
 

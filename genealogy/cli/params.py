@@ -285,6 +285,18 @@ def make_crawl_args(**values: Any) -> CrawlArgs:
     )
 
 
+class _CacheFileOption(click.Option):
+    """`--cache`, whose help names the default file: found (platformdirs, 10 ms of start-up)
+    only when the help is shown."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        record = super().get_help_record(ctx)
+        if record is None:
+            return None
+        names, text = record
+        return names, f"{text}  [default: {default_cache_path()}]"
+
+
 CRAWL_OPTIONS: tuple[Decorator, ...] = (
     click.option(
         "--max-depth",
@@ -332,7 +344,8 @@ CRAWL_OPTIONS: tuple[Decorator, ...] = (
         "--cache",
         "cache_path",
         type=click.Path(dir_okay=False, path_type=Path),
-        help=f"SQLite cache file  [default: {default_cache_path()}]",
+        help="SQLite cache file",
+        cls=_CacheFileOption,
     ),
     click.option("--no-cache", is_flag=True, help="Neither read nor write the cache."),
     click.option(
