@@ -98,7 +98,7 @@ class LevelCrawler(Crawler):
             await asyncio.gather(*self._background)  # one done may ask for more
 
     async def _wind_down(self) -> None:
-        """A history task must not outlive the HTTP client and the cache: cancel and await."""
+        """No background task may outlive the HTTP client and the cache: cancel and await."""
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
