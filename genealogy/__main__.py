@@ -1,3 +1,4 @@
 from genealogy.cli.entry import run
 
-run()
+if __name__ == "__main__":
+    run()

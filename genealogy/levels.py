@@ -29,7 +29,6 @@ from genealogy.sources.listing import (
     ListEndpointsMissing,
     ListOutcome,
     ListSource,
-    build_page_validators,
     history_batch,
 )
 
@@ -67,7 +66,7 @@ class LevelCrawler(Crawler):
         )
         self.listing = listing
         self.history = history
-        self._background: list[asyncio.Future[Any]] = []  # history requests, validator build
+        self._background: list[asyncio.Task[Any]] = []  # history requests
         self._later: list[UnitState] = []  # up: the histories wanted once every level is in
         # by depth: units read and not yet asked about their runs; the levels read whole; those
         # whose first request is telling how many runs a unit has; and what it told
@@ -83,9 +82,6 @@ class LevelCrawler(Crawler):
     async def _crawl_from(self, starts: Sequence[str]) -> None:
         """The starts asked for in one batch, then level by level; then the histories still
         wanted (a crawl up asks for all of them at the end)."""
-        # built in a worker thread while the first request travels (build_page_validators)
-        building = asyncio.get_running_loop().run_in_executor(None, build_page_validators)
-        self._background.append(building)
         first = [self._schedule(start, 0, None, count_only=True) for start in starts]
         await self._fetch_level(list({id(state): state for state in first}.values()))
         check_starts(first, starts)
@@ -98,7 +94,7 @@ class LevelCrawler(Crawler):
             await asyncio.gather(*self._background)  # one done may ask for more
 
     async def _wind_down(self) -> None:
-        """No background task may outlive the HTTP client and the cache: cancel and await."""
+        """A history task must not outlive the HTTP client and the cache: cancel and await."""
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
@@ -115,11 +111,12 @@ class LevelCrawler(Crawler):
         the requests in flight), and read each answer in order as it comes, so that run
         histories are asked for while the rest of the level is still on its way."""
         groups = [level[at : at + PAGE_LIMIT] for at in range(0, len(level), PAGE_LIMIT)]
-        asked = [
-            asyncio.ensure_future(self.listing.units([state.serial for state in group]))
-            for group in groups
-        ]
-        sizing = self._size_early(groups[0]) if groups else None
+        asked: list[asyncio.Future[dict[str, ListOutcome]]] = []
+        sizing = None
+        for group in groups:
+            asked.append(asyncio.ensure_future(self.listing.units([s.serial for s in group])))
+            if len(asked) == 1:  # right behind the first page: requests wait for slots in turn
+                sizing = self._size_early(group)
         try:
             for index, (group, answer) in enumerate(zip(groups, asked, strict=True)):
                 self._read_group(group, await answer, sized=sizing is not None and index == 0)

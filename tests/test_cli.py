@@ -59,6 +59,18 @@ def test_json_export_has_each_unit_and_each_link_on_a_line_of_its_own(
     assert '"stats": {' in text  # the header stays indented
 
 
+def test_json_keys_are_never_replaced_by_attributes_of_the_same_name() -> None:
+    import networkx as nx
+
+    from genealogy.renderers.json import node_link, render_json
+
+    graph = nx.DiGraph()
+    graph.add_node("SN-1", id="uuid-1", status="ok")
+    graph.add_edge("SN-1", "SN-2", source="elsewhere", target="nowhere")
+    assert node_link(graph) == nx.node_link_data(graph, edges="edges")
+    assert set(load(render_json(graph)).edges) == {("SN-1", "SN-2")}
+
+
 def test_stdout_gets_only_the_export_and_the_summary_goes_to_stderr(server: LocalTofuPilot) -> None:
     result = run(server, "export", DEMO_START, "-f", "json", "--no-cache")
     assert result.exit_code == 0

@@ -80,3 +80,22 @@ def test_the_console_script_and_python_m_exit_with_the_commands_code() -> None:
         bad = subprocess.run([*command, "--no-such-option"], capture_output=True, text=True)
         assert bad.returncode == 2
         assert "No such option" in bad.stderr
+
+
+def test_a_command_started_with_stdout_or_stderr_closed_still_exits_with_its_code() -> None:
+    genealogy = Path(sys.executable).with_name("genealogy")
+    for descriptor in (1, 2):
+        done = subprocess.run(
+            [str(genealogy), "--version"],
+            preexec_fn=lambda descriptor=descriptor: os.close(descriptor),  # type: ignore[misc]
+            capture_output=False,
+        )
+        assert done.returncode == 0, descriptor
+
+
+def test_importing_the_main_module_runs_nothing() -> None:
+    """Tools that import every submodule (documentation generators) must not be ended."""
+    done = subprocess.run(
+        script("import genealogy.__main__; print('still here')"), capture_output=True, text=True
+    )
+    assert (done.returncode, done.stdout) == (0, "still here\n")

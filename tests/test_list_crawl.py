@@ -361,9 +361,11 @@ class HoldsCellsUntilTheirRunsAreAsked(LocalTofuPilot):
         return super().answer(path, authorization)
 
 
-def test_a_levels_first_histories_are_asked_together_with_its_units() -> None:
+@pytest.mark.parametrize("concurrency", [2, 16])
+def test_a_levels_first_histories_are_asked_together_with_its_units(concurrency: int) -> None:
     """Once the runs endpoint has answered, a level's first 100 units have their histories
-    asked for as their units are: the sizing costs no round of its own."""
+    asked for as their units are, right behind the level's first page even when the level's
+    other pages wait for a free connection: the sizing costs no round of its own."""
     cells = [f"C{n:03d}" for n in range(250)]
     records = [
         unit("TOP", children=["MOD"]),
@@ -371,7 +373,7 @@ def test_a_levels_first_histories_are_asked_together_with_its_units() -> None:
         *(unit(c, parent="MOD") for c in cells),
     ]
     with HoldsCellsUntilTheirRunsAreAsked(records, api_key=API_KEY) as server:
-        graph = listed(server, "TOP")
+        graph = listed(server, "TOP", concurrency=concurrency)
     assert server.held_in_vain == 0
     assert all(graph.nodes[c]["run_count"] == 1 for c in cells)
     runs = [

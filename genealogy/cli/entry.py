@@ -23,7 +23,8 @@ genealogy.process.command = True  # before the commands import anything else
 from genealogy.cli.commands import main  # noqa: E402
 
 BROKEN_PIPE = 120
-"""What Python itself exits with when stdout cannot be flushed at exit."""
+"""What Python itself exits with when stdout cannot be flushed at exit (here only when the
+command itself succeeded: a failure keeps its own code)."""
 
 
 def run() -> NoReturn:
@@ -47,6 +48,8 @@ def end(status: object) -> NoReturn:
         code = 1
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # started with that descriptor closed
+            continue
         try:
             stream.flush()
         except (OSError, ValueError):  # a closed pipe or stream: as Python reports it

@@ -25,12 +25,18 @@ def node_link(graph: nx.DiGraph) -> dict[str, Any]:
         "directed": True,
         "multigraph": False,
         "graph": graph.graph,
-        "nodes": [{"id": node, **attrs} for node, attrs in graph.nodes(data=True)],
+        "nodes": [_keyed({"id": node}, attrs) for node, attrs in graph.nodes(data=True)],
         "edges": [
-            {"source": parent, "target": child, **attrs}
+            _keyed({"source": parent, "target": child}, attrs)
             for parent, child, attrs in graph.edges(data=True)
         ],
     }
+
+
+def _keyed(keys: dict[str, Any], attrs: dict[str, Any]) -> dict[str, Any]:
+    """The keys first, then the attributes; an attribute of a key's name never replaces it
+    (as in `nx.node_link_data`)."""
+    return {**keys, **attrs, **keys}
 
 
 def one_item_a_line(document: dict[str, Any]) -> str:

@@ -6,8 +6,9 @@ contexts, verified and unverified, each loading every certificate of the system'
 `HttpSource` gives aiohttp its own context for an https:// base URL, and an http:// one needs
 none (redirects are not followed).
 
-So the `genealogy` command imports it with those contexts built without the CA store: they
-would trust no certificate, failing closed if anything ever used them. Only the command does
+So the `genealogy` command imports it with those contexts built without the CA store: the
+verified one would then trust no certificate, failing closed if anything ever used it (the
+unverified one checks none, by design, either way). Only the command does
 this (`genealogy.process.command`), and only while the importing thread is the process's only
 thread, as the change to `ssl` is process-wide for the duration of the import. A program
 that uses genealogy as a library may use aiohttp's defaults itself: there aiohttp is imported
