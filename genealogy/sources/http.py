@@ -23,7 +23,6 @@ names the deadline, and `deadline_passed` turns true.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email.utils
 import functools
 import json
@@ -46,6 +45,7 @@ from genealogy import __version__
 from genealogy.config import DEFAULT_BASE_URL
 from genealogy.errors import KEY_HINT, AuthError, Forbidden, KeyRejected, MissingApiKey
 from genealogy.models import ApiError, Unit
+from genealogy.perf import build_ahead
 from genealogy.records import UnreadableRecord, read_unit
 from genealogy.redact import redact, secret_forms
 from genealogy.sources import (
@@ -307,14 +307,6 @@ class HttpSettings:
     """Once one request has waited this many seconds in such retries, a 429 uses up the budget."""
 
 
-def _build_unit_validator() -> None:
-    """Build the unit record's validator now. pydantic builds a deferred model when it is first
-    used (about 20 ms), which would hold up the first answer of a crawl by unit; a failure
-    here is met again, and reported, where the first record is read."""
-    with contextlib.suppress(Exception):
-        Unit.model_rebuild()
-
-
 class HttpSource:
     """Fetches units from the API. Use as an async context manager around a crawl."""
 
@@ -343,7 +335,6 @@ class HttpSource:
         self._deadline_told = False
         self._last_served: float | None = None  # when an answer other than 429/408/5xx came
         self._answered = False  # whether the host answered at all: its name resolved then
-        self._unit_validator_asked = False  # see _build_unit_validator
         # requests wait for a slot here, before their timeout starts
         self._slots = asyncio.Semaphore(max(1, self.settings.concurrency))
         # an http:// base URL never needs TLS (redirects are not followed): building the
@@ -389,9 +380,7 @@ class HttpSource:
         problem = unaddressable(serial, self.settings.base_url)
         if problem is not None:
             return Failed(problem)
-        if not Unit.__pydantic_complete__ and not self._unit_validator_asked:
-            self._unit_validator_asked = True  # built in a worker thread as the request travels
-            asyncio.get_running_loop().run_in_executor(None, _build_unit_validator)
+        build_ahead(Unit)
         answer = await self._fetch(unit_url(self.settings.base_url, serial), _Subject(serial, True))
         # KeyRejected and Forbidden messages are redacted where they are raised
         outcome = self._unit_outcome(answer)

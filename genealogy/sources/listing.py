@@ -14,7 +14,6 @@ is raised then, and the crawl falls back to one request per unit.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import sqlite3
@@ -26,6 +25,7 @@ import pydantic
 
 from genealogy.matching import fold
 from genealogy.models import LenientRunDigest, ListedItem, ListedUnit, PageMeta, RunItem
+from genealogy.perf import build_ahead
 from genealogy.records import UnreadableRecord, read_record
 from genealogy.sources import Counters, Failed, JsonFailed, NotFound
 from genealogy.sources.cache import CachedRow, StoredRow, UnitCache, storable
@@ -106,7 +106,6 @@ class ListSource:
         self.counters = counters or Counters()
         self._checked: set[str] = set()  # the list endpoints known to exist
         self._missing: dict[str, str] = {}  # those known not to, and why
-        self._validators_asked = False  # see build_page_validators
 
     # -- units ------------------------------------------------------------------------------
 
@@ -268,9 +267,7 @@ class ListSource:
         without the endpoint is found out after one request, before a level's worth fail."""
         if path in self._missing:
             raise ListEndpointsMissing(self._missing[path])  # asked once; not again each level
-        if not self._validators_asked and not RunsPage.__pydantic_complete__:
-            self._validators_asked = True  # built in a worker thread as the request travels
-            asyncio.get_running_loop().run_in_executor(None, build_page_validators)
+        build_ahead(UnitsPage, RunsPage)
         first: list[tuple[list[Any], JsonFailed | None]] = []
         if path not in self._checked and chunks:
             items, failure = await self._pages(http, path, chunks[0], params)
@@ -362,16 +359,6 @@ def _unit_row(serial: str, outcome: ListOutcome) -> StoredRow | None:
     if isinstance(outcome, NotFound):
         return serial, None, outcome.reason, ()
     return None
-
-
-def build_page_validators() -> None:
-    """Build the page validators now. pydantic builds a deferred model when it is first used
-    (25 ms, its plugin discovery included), which would hold up a crawl's first answer; a list
-    source has this done in a worker thread while its first request travels. A failure here
-    is left to the first page read, which meets it again and reports it there."""
-    with contextlib.suppress(Exception):
-        UnitsPage.model_rebuild()
-        RunsPage.model_rebuild()
 
 
 @functools.cache
