@@ -36,6 +36,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from crawl_benchmark import calibrate  # the machine's speed right now
+
 import genealogy
 from genealogy.datasets import TRACTION_PACK, synthetic_tree, traction_pack
 from genealogy.localserver import LocalTofuPilot
@@ -262,12 +264,18 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     load = os.getloadavg()[0]
-    print(f"list_benchmark on {os.cpu_count()} cores, load average {load:.2f} at the start")
+    print(
+        f"list_benchmark on {os.cpu_count()} cores, load average {load:.2f} at the start, "
+        f"calibration loop {calibrate():.2f} s CPU"
+    )
     failures: list[str] = []
     startup_case(args, failures)
     tree_case(args, failures)
     pack_case(args, failures)
-    print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
+    print(
+        f"\nload average {os.getloadavg()[0]:.2f} at the end, "
+        f"calibration loop {calibrate():.2f} s CPU"
+    )
     if failures:
         print("missed: " + ", ".join(failures))
         return 1
