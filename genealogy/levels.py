@@ -207,20 +207,22 @@ class LevelCrawler(Crawler):
         depth = sample[0].depth
         found = [state for state in sample if state.status is Status.OK]
         runs = None if answers is None else apply_histories(found, answers)
-        self._sizing.discard(depth)
-        if runs is not None and found:
-            self._batch[depth] = history_batch(runs / len(found))
-        self._ask_histories(level_read=False)
+        self._sized(depth, runs, len(found))
 
     async def _fetch_histories(
         self, states: list[UnitState], depth: int | None = None, size: int | None = None
     ) -> None:
         runs = await add_histories(self.listing, states, size)
         if depth is not None and size is None:  # a level's first: it sizes the level's others
-            self._sizing.discard(depth)
-            if runs is not None:
-                self._batch[depth] = history_batch(runs / len(states))
-            self._ask_histories(level_read=False)
+            self._sized(depth, runs, len(states))
+
+    def _sized(self, depth: int, runs: int | None, units: int) -> None:
+        """A level's sizing request is answered: `units` have `runs` runs (None: unknown), which
+        sizes the level's other history requests; those waiting for it are asked for now."""
+        self._sizing.discard(depth)
+        if runs is not None and units:
+            self._batch[depth] = history_batch(runs / units)
+        self._ask_histories(level_read=False)
 
 
 def _listed_without_runs(attrs: dict[str, Any]) -> bool:
