@@ -81,3 +81,8 @@ def width(text: str) -> int:
 def ljust(text: str, columns: int) -> str:
     """`text` padded with spaces to `columns` terminal columns (`str.ljust` counts characters)."""
     return text + " " * (columns - width(text))
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """`1 run`, `3 runs`; `plural` where adding an s is wrong (`baseline entries`)."""
+    return f"{count} {noun}" if count == 1 else f"{count} {plural or noun + 's'}"

@@ -32,7 +32,7 @@ from genealogy.cli.params import (
     view_arguments,
 )
 from genealogy.finding_codes import help_text
-from genealogy.text import printable
+from genealogy.text import counted, printable
 
 if TYPE_CHECKING:
     from genealogy.queries import Audit, Baseline, Finding
@@ -159,7 +159,7 @@ def audit_command(
     if write_baseline is not None:
         kept = Baseline.of(report)
         kept.save(write_baseline)
-        wrote = f"baseline {printable(write_baseline)} ({_findings(len(kept.keys))})"
+        wrote = f"baseline {printable(write_baseline)} ({counted(len(kept.keys), 'finding')})"
     failing = [finding for finding in report.findings if fail_on and matches(finding, fail_on)]
     why = _why(report, failing, fail_on, baseline is not None) if failing else None
     finish(result, graph, crawl, wrote=wrote, findings=len(report.findings), failing=why)
@@ -169,7 +169,7 @@ def _why(report: Audit, failing: list[Finding], fail_on: tuple[str, ...], compar
     """One line: how many findings fail the run, of which codes, and what was set aside."""
     codes = Counter(finding.code for finding in failing)
     which = ", ".join(f"{code} ×{count}" for code, count in codes.items())
-    count = _findings(len(failing)).replace(" ", " new " if compared else " ", 1)
+    count = counted(len(failing), 'finding').replace(" ", " new " if compared else " ", 1)
     verb = "matches" if len(failing) == 1 else "match"
     line = f"{count} {verb} --fail-on {','.join(fail_on)} ({which})"
     aside = []
@@ -178,7 +178,3 @@ def _why(report: Audit, failing: list[Finding], fail_on: tuple[str, ...], compar
     if report.accepted:
         aside.append(f"{len(report.accepted)} accepted by the baseline")
     return f"{line}; {', '.join(aside)}" if aside else line
-
-
-def _findings(count: int) -> str:
-    return "1 finding" if count == 1 else f"{count} findings"

@@ -91,7 +91,7 @@ from genealogy.finding_codes import CODES as CODES
 from genealogy.finding_codes import SEVERITIES as SEVERITIES
 from genealogy.finding_codes import Severity as Severity
 from genealogy.nodes import BAD_OUTCOMES, FAILED_OUTCOMES, outcome
-from genealogy.text import shown
+from genealogy.text import counted, shown
 from genealogy.timestamps import moment, run_day
 
 SELECTORS = ("any", *SEVERITIES, *CODES)
@@ -574,7 +574,7 @@ def _latest_failed(view: _View) -> Iterator[Finding]:
         yield _finding(
             "latest-run-failed",
             (node, *parents),
-            f"{node}'s latest run ({_day(latest)}, {_count(len(runs), 'run')} in all) ended "
+            f"{node}'s latest run ({_day(latest)}, {counted(len(runs), 'run')} in all) ended "
             f"{present}, yet it is installed in {', '.join(parents)}{before}",
         )
 
@@ -612,7 +612,7 @@ def _reworked(view: _View) -> Iterator[Finding]:
         yield _finding(
             "reworked",
             (node,),
-            f"{node} failed {_count(len(failed), 'run')} ({dates}) before it passed on "
+            f"{node} failed {counted(len(failed), 'run')} ({dates}) before it passed on "
             f"{_day(runs[passes[-1]])}",
         )
 
@@ -735,11 +735,7 @@ def _finding(code: str, serials: tuple[str, ...], message: str) -> Finding:
 
 
 def _units(count: int) -> str:
-    return _count(count, "unit")
-
-
-def _count(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+    return counted(count, "unit")
 
 
 def _runs(attrs: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:

@@ -17,7 +17,7 @@ holds them all). A group only one line longer than the few is shown whole: a lin
 from __future__ import annotations
 
 from genealogy.queries.audit import SEVERITIES, Audit, FindingGroup, TimelineEntry
-from genealogy.text import ljust, shown, width
+from genealogy.text import counted, ljust, shown, width
 
 GROUP_LINES = 5
 """Findings shown per code without `verbose`."""
@@ -51,7 +51,7 @@ def _headline(result: Audit, verbose: bool) -> str:
     """`9 findings: 6 error, 2 warning, 1 info`, then what was set aside and why."""
     total = len(result.findings)
     counts = ", ".join(f"{result.count(s)} {s}" for s in SEVERITIES if result.count(s))
-    line = "No findings" if not total else f"{_count(total, 'finding')}: {counts}"
+    line = "No findings" if not total else f"{counted(total, 'finding')}: {counts}"
     notes = []
     if result.ignored:
         codes = ", ".join(sorted({shown(f.code) for f in result.ignored}))
@@ -59,7 +59,7 @@ def _headline(result: Audit, verbose: bool) -> str:
     if result.accepted:
         notes.append(f"{len(result.accepted)} accepted by the baseline")
     if result.fixed:
-        entries = _count(len(result.fixed), "baseline entry", "baseline entries")
+        entries = counted(len(result.fixed), "baseline entry", "baseline entries")
         where = "" if verbose else f": -v lists {'it' if len(result.fixed) == 1 else 'them'}"
         notes.append(f"{entries} no longer found (fixed{where})")
     return f"{line}; {'; '.join(notes)}" if notes else line
@@ -81,10 +81,6 @@ def _fixed_text(result: Audit) -> str:
         for code, serials in result.fixed
     )
     return "\n".join(lines)
-
-
-def _count(count: int, noun: str, plural: str | None = None) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {plural or noun + 's'}"
 
 
 def _timeline_text(entries: tuple[TimelineEntry, ...]) -> str:

@@ -25,7 +25,7 @@ from genealogy.queries.trace import (
     TracePath,
     Traces,
 )
-from genealogy.text import shown
+from genealogy.text import counted, shown
 from genealogy.timestamps import day, run_day
 
 MAX_INDENT = 100
@@ -67,7 +67,7 @@ def history_text(step: Step, *, limit: int = HISTORY_SHOWN) -> str:
     if step.run_count is None or (not step.run_count and not step.runs):
         return ""
     count = step.run_count
-    words = f"{count} run" if count == 1 else f"{count} runs"
+    words = counted(count, "run")
     runs = step.runs or ()
     if not runs:
         return words
