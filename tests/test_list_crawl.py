@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -343,22 +344,36 @@ def test_histories_are_asked_a_page_of_runs_at_a_time_sized_per_level(
 
 class HoldsCellsUntilTheirRunsAreAsked(LocalTofuPilot):
     """Holds each unit list request for cells (serials `C...`) until a runs request has asked
-    about a cell, or 5 s; `held_in_vain` counts the requests the 5 s ran out for."""
+    about a cell, or 5 s; `held_in_vain` counts the requests the 5 s ran out for.
+
+    The crawler sizes a level early only once the runs endpoint has answered. The first runs
+    request (for TOP) and the units request for MOD travel together, so the MOD page is held
+    until the TOP runs are answered, and 0.3 s more for the client to read them: otherwise
+    which one the client reads first is a race, and the cells' level is not sized early."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cell_runs_asked = threading.Event()
+        self.top_runs_answered = threading.Event()
         self.held_in_vain = 0
 
     def answer(self, path: str, authorization: str | None) -> tuple[int, dict[str, str], bytes]:
         target = urlsplit(path)
         serials = parse_qs(target.query).get("serial_numbers", [])
+        is_runs = target.path.endswith("/v2/runs")
+        if serials == ["MOD"] and not is_runs:
+            if not self.top_runs_answered.wait(5):
+                self.held_in_vain += 1
+            time.sleep(0.3)
         if any(serial.startswith("C") for serial in serials):
-            if target.path.endswith("/v2/runs"):
+            if is_runs:
                 self.cell_runs_asked.set()
             elif not self.cell_runs_asked.wait(5):
                 self.held_in_vain += 1
-        return super().answer(path, authorization)
+        answer = super().answer(path, authorization)
+        if serials == ["TOP"] and is_runs:
+            self.top_runs_answered.set()
+        return answer
 
 
 @pytest.mark.parametrize("concurrency", [2, 16])
