@@ -43,6 +43,10 @@ VISIBLE_ROWS = """() => [...document.querySelectorAll('#tree [role="treeitem"]')
 DETAILS = """() => Object.fromEntries([...document.querySelectorAll('#details dd[data-field]')]
     .map((dd) => [dd.dataset.field, dd.textContent]))"""
 FOCUSED = "() => document.activeElement && document.activeElement.dataset.serial"
+LABEL = """(field) => {
+    const dd = document.querySelector(`#details dd[data-field="${field}"]`);
+    return dd ? dd.previousElementSibling.textContent : null;
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +67,15 @@ PER_UNIT = ("--no-cache", "-q", "--via", "get")
 """One request per unit: each unit's creating run, which the findings these pages show use."""
 
 
-def exported(records: list[dict[str, Any]], start: str, out: Path) -> Path:
+def exported(
+    records: list[dict[str, Any]], start: str, out: Path, *, via: tuple[str, ...] = PER_UNIT
+) -> Path:
     """The export (by `out`'s extension) of a crawl of `records`, served by a real local server.
     (`allow_asyncio`: the crawl runs its own event loop beside Playwright's.)"""
     with allow_asyncio(), LocalTofuPilot(records, api_key=API_KEY) as server:
         result = CliRunner(env={"TOFUPILOT_API_KEY": API_KEY}).invoke(
             main,
-            ["export", start, *PER_UNIT, "--base-url", server.url, "-o", str(out)],
+            ["export", start, *via, "--base-url", server.url, "-o", str(out)],
             catch_exceptions=False,
         )
     assert result.exit_code in (0, 3), result.output
@@ -88,6 +94,12 @@ def row(view: BrowserPage, serial: str) -> dict[str, Any]:
 
 def details(view: BrowserPage) -> dict[str, str]:
     found: dict[str, str] = view.page.evaluate(DETAILS)
+    return found
+
+
+def label(view: BrowserPage, field: str) -> str | None:
+    """The label of the details' row for `field`."""
+    found: str | None = view.page.evaluate(LABEL, field)
     return found
 
 
@@ -150,8 +162,11 @@ def test_the_demo_page_opens_on_the_failed_start_unit_with_every_detail(
     shown = details(browser_page)
     assert_unit_details(shown, demo_graph, DEMO_START)
     assert shown["run_outcome"] == "FAIL"
-    assert shown["created_outcome"] == "unknown"  # tested, but by which run the list does not say
-    assert shown["run_procedure"] == shown["run_started_at"] == shown["run_duration"] == "\u2014"
+    assert label(browser_page, "run_outcome") == "Latest outcome"
+    # which run created the unit the list does not say: no row for it, rather than "unknown"
+    # and dashes; the run history below gives every run's procedure, start and duration
+    creating = ("created_outcome", "run_procedure", "run_started_at", "run_duration", "run_id")
+    assert not set(creating) & set(shown), shown
     history = browser_page.page.locator("#details ol.runs li")
     assert history.count() == 1
     seconds = round(run["duration_s"])
@@ -161,6 +176,28 @@ def test_the_demo_page_opens_on_the_failed_start_unit_with_every_detail(
     assert history.first.locator(".run-duration").text_content() == (
         f"{seconds // 60} min {seconds % 60:02d} s"
     )
+    finished(browser_page)
+
+
+@pytest.mark.graphviz
+def test_a_list_crawl_without_histories_shows_the_latest_outcome_the_list_gives(
+    browser_page: BrowserPage, tmp_path: Path
+) -> None:
+    """`--via list --no-history`: each listed unit carries its latest run's outcome (the list's
+    `last_run`), which colours its box; the details say the same, not "no run"."""
+    listed = ("--no-cache", "-q", "--via", "list", "--no-history")
+    page = exported(factory(), DEMO_START, tmp_path / "demo.html", via=listed)
+    graph = load(exported(factory(), DEMO_START, tmp_path / "demo.json", via=listed).read_text())
+    attrs = graph.nodes[DEMO_START]
+    assert "runs" not in attrs and attrs["run_outcome"] is None
+    assert attrs["latest_outcome"] == "FAIL"
+    browser_page.open(page)
+    assert selected(browser_page) == [DEMO_START]
+    shown = details(browser_page)
+    assert shown["run_outcome"] == "FAIL"
+    assert label(browser_page, "run_outcome") == "Latest outcome"
+    assert "run_procedure" not in shown and "created_outcome" not in shown
+    assert browser_page.page.locator("#details ol.runs").count() == 0
     finished(browser_page)
 
 

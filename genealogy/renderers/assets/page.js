@@ -382,28 +382,32 @@
     add("Revision", unit.revision, "revision");
     add("Batch", unit.batch, "batch");
     add("Sample class", unit.sample, "sample");
-    // The unit's present outcome, in its colour: its creating run's, or with a run history
-    // its latest run's; then, with a history, the creating run's in its own colour.
+    // The unit's present outcome, in its colour (the tree's): its latest run's where the run
+    // history or the list endpoint gives it, else its creating run's. Only a per-unit lookup
+    // names the creating run: its outcome and details are shown when it is known.
     const history = Array.isArray(unit.runs) ? unit.runs : null;
     const runCount = history ? (Number.isInteger(unit.run_count) ? unit.run_count : history.length) : 0;
+    const latest = history !== null || unit.latest_outcome !== undefined;
+    const creating = unit.run_id !== undefined;
     const outcome = el("span", "outcome-line c-" + classOf(unit));
-    const present = history ? unit.latest_outcome : unit.run_outcome;
-    const verdict = unit.status === "ok" ? present || "no run" : "unknown (" + badgeText(unit) + ")";
+    const verdict = unit.status === "ok" ? unit.state : "unknown (" + badgeText(unit) + ")";
     outcome.append(el("span", "swatch"), el("span", null, verdict));
-    add(history ? "Latest outcome" : "Run outcome", outcome, "run_outcome");
-    if (history) {
+    add(latest ? "Latest outcome" : "Run outcome", outcome, "run_outcome");
+    if (history && creating) {
       const created = el("span", "outcome-line c-" + (LABELS.has(unit.run_class) ? unit.run_class : "unknown"));
-      created.append(el("span", "swatch"), el("span", null, unit.run_outcome || (runCount ? "unknown" : "no run")));
+      created.append(el("span", "swatch"), el("span", null, unit.run_outcome || "unknown"));
       add("Creating run", created, "created_outcome");
     }
-    add("Procedure", unit.run_procedure, "run_procedure");
+    if (creating) add("Procedure", unit.run_procedure, "run_procedure");
     const madeBy = [];
     if (unit.created_by_station) madeBy.push("station " + unit.created_by_station);
     if (unit.created_by_user) madeBy.push("user " + unit.created_by_user);
     add("Station or user", madeBy.join(" \u00b7 "), "made_by");
-    add("Run started", unit.run_started_at, "run_started_at");
-    add("Run duration", duration(unit.run_duration_s), "run_duration");
-    add("Run ID", unit.run_id, "run_id");
+    if (creating) {
+      add("Run started", unit.run_started_at, "run_started_at");
+      add("Run duration", duration(unit.run_duration_s), "run_duration");
+      add("Run ID", unit.run_id, "run_id");
+    }
     add("Unit created", unit.created_at, "created_at");
     add("Children", unit.children_count, "children_count");
     add("Fetch status", statusText(unit), "status");
