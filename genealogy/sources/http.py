@@ -31,7 +31,7 @@ import random
 import re
 import ssl
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from types import TracebackType
@@ -151,14 +151,31 @@ def _endpoint(url: str) -> httpx.URL:
 def _with_query(base_url: str, path: str, query: str) -> httpx.URL | str:
     """The endpoint's URL with `query`, made without httpx parsing the query again: it checks
     every character of a URL (0.45 ms for 100 serials, a third of a 7,000-unit crawl's CPU),
-    and `query_string` only makes characters a query may hold. If httpx's URL stops having
-    the internals this relies on, the URL is given as text and httpx parses it."""
+    and `query_string` only makes characters a query may hold."""
     url = base_url.rstrip("/") + path
+    return _parsed_with(url, f"{url}?{query}", lambda reference: reference._replace(query=query))
+
+
+def _unit_target(base_url: str, serial: str) -> httpx.URL | str:
+    """`unit_url`, made without httpx parsing the whole URL again for each unit (about 25 µs,
+    against 2 µs here): the serial's segment is percent-encoded whole by `unit_url`, which
+    leaves nothing for httpx to quote or normalize."""
+    url = unit_url(base_url, serial)
+    units, _, segment = url.rpartition("/")
+    return _parsed_with(
+        units, url, lambda reference: reference._replace(path=f"{reference.path}/{segment}")
+    )
+
+
+def _parsed_with(endpoint: str, text: str, change: Callable[[Any], Any]) -> httpx.URL | str:
+    """The URL `text`: `endpoint` as httpx parsed it (once, remembered), with `change` made to
+    its parsed parts. If httpx's URL stops having the internals this relies on, or the
+    endpoint is no URL, `text` is given: httpx parses it, and says what is wrong with it."""
     try:
         made = httpx.URL.__new__(httpx.URL)
-        made._uri_reference = _endpoint(url)._uri_reference._replace(query=query)
-    except (AttributeError, TypeError, ValueError):
-        return f"{url}?{query}"
+        made._uri_reference = change(_endpoint(endpoint)._uri_reference)
+    except (AttributeError, TypeError, ValueError, httpx.InvalidURL):
+        return text
     return made
 
 
@@ -381,7 +398,8 @@ class HttpSource:
         if problem is not None:
             return Failed(problem)
         build_ahead(Unit)
-        answer = await self._fetch(unit_url(self.settings.base_url, serial), _Subject(serial, True))
+        target = _unit_target(self.settings.base_url, serial)
+        answer = await self._fetch(target, _Subject(serial, True))
         # KeyRejected and Forbidden messages are redacted where they are raised
         outcome = self._unit_outcome(answer)
         # belt and braces: every reason passes one last redaction, whatever built it
