@@ -398,12 +398,14 @@ def test_429_pauses_everyone(recording: Server) -> None:
     """A 429 with Retry-After holds back every later request of the crawl, not just its own."""
     server = siblings_server(recording)
     server.faults["SIB-00"] = Fault(status=429, times=1, retry_after="1")
-    # SIB-01 goes out with SIB-00 but is answered 0.2 s late: the 429 is in by then, so
-    # every later request must wait for the pause it asked for
-    record = json.dumps(unit("SIB-01", parent="PARENT")).encode()
-    server.faults["SIB-01"] = Fault(status=200, times=None, delay=0.2, body=record)
+    # SIB-01 goes out with SIB-00, and its answer is held until the client has read the 429
+    # (and counted its retry): every later request must then wait for the pause it asked for.
+    # (A fixed 0.2 s delay for SIB-01 left it to the machine's load which answer the client
+    # read first; read the other way round, SIB-02 rightly went out before the pause.)
     counters = Counters()
+    server.hold_until("SIB-01", lambda: counters.retries >= 1)
     result = run_crawl("PARENT", options(server, concurrency=2), counters=counters)
+    assert server.held_in_vain == 0
     assert statuses(result) == dict.fromkeys({"PARENT", *SIBLINGS}, Status.OK)
     assert counters.retries == 1 and server.total_requests == 18
     log = list(zip(server.paths, server.arrivals, strict=True))

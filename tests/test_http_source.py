@@ -44,6 +44,10 @@ class RecordingServer(LocalTofuPilot):
     `hold(n, prefix)` makes requests for serials starting with `prefix` wait until `n` of them
     are in flight together (or `timeout` passes): whether a client really sends `n` at once
     then shows in `max_in_flight` however slow the machine is.
+
+    `hold_until(serial, ready)` answers requests for `serial` only once `ready()` is true (or
+    `timeout` passes; `held_in_vain` counts those): which of two answers travelling together
+    the client reads first is then forced, not left to the machine's load.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -56,9 +60,23 @@ class RecordingServer(LocalTofuPilot):
         self._record_lock = threading.Condition()
         self._hold: tuple[int, str, float] | None = None
         self._held = 0
+        self._holds_until: dict[str, tuple[Callable[[], bool], float]] = {}
+        self.held_in_vain = 0
 
     def hold(self, count: int, prefix: str, timeout: float = 5.0) -> None:
         self._hold = (count, f"{UNITS_PATH}{prefix}", timeout)
+
+    def hold_until(self, serial: str, ready: Callable[[], bool], timeout: float = 5.0) -> None:
+        self._holds_until[f"{UNITS_PATH}{serial}"] = (ready, timeout)
+
+    def _wait_until(self, ready: Callable[[], bool], timeout: float) -> None:
+        give_up = time.monotonic() + timeout
+        while not ready():
+            if time.monotonic() >= give_up:
+                with self._record_lock:
+                    self.held_in_vain += 1
+                return
+            time.sleep(0.005)
 
     def start(self) -> RecordingServer:
         # A backlog of 5 (the stdlib default) drops handshakes in a burst of 16 new connections
@@ -85,6 +103,8 @@ class RecordingServer(LocalTofuPilot):
                 self._record_lock.notify_all()
                 self._record_lock.wait_for(lambda: self._held >= count, timeout)
         try:
+            if path in self._holds_until:
+                self._wait_until(*self._holds_until[path])
             return super().answer(path, authorization)
         finally:
             with self._record_lock:
