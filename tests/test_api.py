@@ -100,7 +100,20 @@ def test_ctrl_c_in_a_notebook_stops_the_crawl_and_keeps_what_it_read(
     read so far, marked interrupted, as outside a notebook."""
     records = synthetic_tree(300, 5)
     server = make_server(records, latency=0.05)
-    signaller = threading.Timer(0.6, os.kill, args=(os.getpid(), signal.SIGINT))
+    stop = threading.Event()
+
+    def interrupt_once_under_way() -> None:
+        # Ctrl-C once 20 units were asked for (about 0.6 s into the crawl on an idle machine):
+        # a fixed 0.6 s assumed the crawl was under way by then, but on a busy machine it may
+        # still be importing its modules, and a Ctrl-C before anything is read rightly raises
+        # KeyboardInterrupt (there is no graph to return)
+        give_up = time.monotonic() + 20
+        while server.endpoint_requests["unit"] < 20 and time.monotonic() < give_up:
+            if stop.wait(0.01):
+                return
+        os.kill(os.getpid(), signal.SIGINT)
+
+    signaller = threading.Thread(target=interrupt_once_under_way, daemon=True)
 
     async def notebook_cell() -> nx.DiGraph:
         signaller.start()
@@ -121,7 +134,8 @@ def test_ctrl_c_in_a_notebook_stops_the_crawl_and_keeps_what_it_read(
     except KeyboardInterrupt:  # not expected: it would have escaped the crawl
         pytest.fail("Ctrl-C escaped genealogy.crawl instead of ending the crawl")
     finally:
-        signaller.cancel()
+        stop.set()
+        signaller.join()
         loop.close()
         signal.signal(signal.SIGINT, handler)
     assert graph.graph["interrupted"] is True
@@ -129,7 +143,8 @@ def test_ctrl_c_in_a_notebook_stops_the_crawl_and_keeps_what_it_read(
     assert 0 < len(fetched) < len(records)
     asked = sum(server.requests.values())
     time.sleep(0.3)  # a crawl left running would go on asking
-    assert sum(server.requests.values()) == asked
+    # but the requests it had in flight (concurrency 2) may reach the server only now
+    assert sum(server.requests.values()) - asked <= 2
     assert not [t for t in threading.enumerate() if t.name == "genealogy" and t.is_alive()]
 
 

@@ -55,21 +55,29 @@ def test_buffered_output_and_exit_handlers_are_not_lost(tmp_path: Path) -> None:
 
 
 def test_stdout_closed_by_the_reader_is_reported_as_python_does() -> None:
+    # The child writes only once its stdin ends, which the test closes after closing the
+    # child's stdout: the reader has closed the pipe by then, however busy the machine (a
+    # 0.3 s sleep in the child assumed the test got to close it within that time).
     command = script(
         """
-        import sys, time
+        import sys
         from genealogy.cli.entry import end
-        time.sleep(0.3)  # the reader has closed the pipe by now
+        sys.stdin.read()  # until the reader has closed the pipe
         sys.stdout.write("x" * 100)
         end(0)
         """
     )
     buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=buffered
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=buffered,
     ) as child:
-        assert child.stdout is not None
+        assert child.stdin is not None and child.stdout is not None
         child.stdout.close()
+        child.stdin.close()
         assert child.wait(10) == 120
 
 
