@@ -2,10 +2,12 @@
 
 A 7,122-unit traction pack is three levels (pack; modules and BMS; cells), so its structure
 takes a few dozen list requests where one request per unit took 7,122. The run histories of
-each level are asked for while the next level is being fetched, those of a level's first page
-together with its units (they size the level's other history requests); a crawl up (a trace:
-a few units a level) asks for all of them in one request at the end. The crawl's bookkeeping
-(case-insensitive serials, depths, limits, what was left unexplored) is `Crawler`'s own.
+a level's first page are asked for together with its units; the runs they have size the
+requests for the rest of the level, which go out at once, while its units are still on their
+way (before the runs endpoint is known to exist, a level's histories follow its units as they
+are read). A crawl up (a trace: a few units a level) asks for all of them at the end. The
+crawl's bookkeeping (case-insensitive serials, depths, limits, what was left unexplored) is
+`Crawler`'s own.
 """
 
 from __future__ import annotations
@@ -113,26 +115,30 @@ class LevelCrawler(Crawler):
         groups = [level[at : at + PAGE_LIMIT] for at in range(0, len(level), PAGE_LIMIT)]
         asked: list[asyncio.Future[dict[str, ListOutcome]]] = []
         sizing = None
+        read = asyncio.Event()
         for group in groups:
             asked.append(asyncio.ensure_future(self.listing.units([s.serial for s in group])))
             if len(asked) == 1:  # right behind the first page: requests wait for slots in turn
                 sizing = self._size_early(group)
-        try:
-            for index, (group, answer) in enumerate(zip(groups, asked, strict=True)):
-                self._read_group(group, await answer, sized=sizing is not None and index == 0)
-                if sizing is not None and index == 0:
-                    task = self._sized_by(sizing, group)
+                if sizing is not None:
+                    rest = level[len(group) :]
+                    task = self._level_histories(sizing, group, rest, read)
                     self._background.append(asyncio.create_task(task))
+        try:
+            for group, answer in zip(groups, asked, strict=True):
+                self._read_group(group, await answer, sized=sizing is not None)
         finally:
             for pending in asked:  # an error or Ctrl-C: no request may outlive the crawl
                 pending.cancel()
             await asyncio.gather(*asked, return_exceptions=True)
+        read.set()
         self._ask_histories(level_read=True)
 
     def _read_group(
         self, group: list[UnitState], answers: dict[str, ListOutcome], *, sized: bool = False
     ) -> None:
-        """`sized`: the group's histories were asked for with its units (`_size_early`)."""
+        """`sized`: the level's histories are asked for without waiting for its units
+        (`_size_early`, `_level_histories`)."""
         for state in group:
             outcome = answers.get(fold(state.serial)) or Failed("no answer for it")
             if isinstance(outcome, Listed):
@@ -188,26 +194,41 @@ class LevelCrawler(Crawler):
     def _size_early(self, sample: list[UnitState]) -> asyncio.Task[HistoryAnswers] | None:
         """A level's first page of units: their histories asked for together with the units
         (their serial numbers are all a runs request needs), rather than once they are read.
-        Their runs size the level's other history requests (`_ask_histories`), so the sizing
-        costs no round of its own: the last level's histories follow its units at once.
+        Their runs size the requests for the rest of the level (`_level_histories`), so
+        neither the sizing nor the rest waits for the level's units.
 
         Only once the runs endpoint has answered (a server without it is told so once, by
         one request), and not in a crawl up, which asks for all histories at the end."""
         if not self.history or self.direction is Direction.UP or not self.listing.has_histories:
             return None
-        depth = sample[0].depth
-        self._sizing.add(depth)
         task = asyncio.create_task(ask_histories(self.listing, [s.serial for s in sample]))
         self._background.append(task)
         return task
 
-    async def _sized_by(self, asked: asyncio.Task[HistoryAnswers], sample: list[UnitState]) -> None:
-        """Once the sample's units are read: their histories, then the level's batch size."""
+    async def _level_histories(
+        self,
+        asked: asyncio.Task[HistoryAnswers],
+        sample: list[UnitState],
+        rest: list[UnitState],
+        read: asyncio.Event,
+    ) -> None:
+        """A level sized early: once the sample's runs are in, the rest of the level's
+        histories are asked for at once, in requests sized by them, without waiting for the
+        units to be read (a runs request needs only serial numbers): the last level's
+        histories then cost no round after its units. They are given to the units once the
+        level is read; a serial that turns out not to be a unit is simply not given one."""
         answers = await asked
-        depth = sample[0].depth
-        found = [state for state in sample if state.status is Status.OK]
-        runs = None if answers is None else apply_histories(found, answers)
-        self._sized(depth, runs, len(found))
+        if answers is None:  # no runs endpoint, or the key may not read runs: said once
+            return
+        found = sum(len(a.runs) for a in answers.values() if isinstance(a, History))
+        size = history_batch(found / len(sample))
+        serials = [state.serial for state in rest]
+        chunks = [serials[at : at + size] for at in range(0, len(serials), size)]
+        asking = asyncio.gather(*(ask_histories(self.listing, chunk, size) for chunk in chunks))
+        more, _ = await asyncio.gather(asking, read.wait())
+        for states, chunk_answers in ((sample, answers), (rest, _merged(more))):
+            if chunk_answers is not None:
+                apply_histories([s for s in states if s.status is Status.OK], chunk_answers)
 
     async def _fetch_histories(
         self, states: list[UnitState], depth: int | None = None, size: int | None = None
@@ -223,6 +244,12 @@ class LevelCrawler(Crawler):
         if runs is not None and units:
             self._batch[depth] = history_batch(runs / units)
         self._ask_histories(level_read=False)
+
+
+def _merged(answers: list[HistoryAnswers]) -> HistoryAnswers:
+    """The answers of several history requests as one (None: none could be read)."""
+    known = [answer for answer in answers if answer is not None]
+    return {serial: outcome for answer in known for serial, outcome in answer.items()} or None
 
 
 def _listed_without_runs(attrs: dict[str, Any]) -> bool:

@@ -343,16 +343,19 @@ def test_histories_are_asked_a_page_of_runs_at_a_time_sized_per_level(
 
 
 class HoldsCellsUntilTheirRunsAreAsked(LocalTofuPilot):
-    """Holds each unit list request for cells (serials `C...`) until a runs request has asked
-    about a cell, or 5 s; `held_in_vain` counts the requests the 5 s ran out for.
+    """Holds each unit list request for cells (serials `C...`) until runs requests have asked
+    about `release_after` cells (by default one), or 5 s; `held_in_vain` counts the requests
+    the 5 s ran out for.
 
     The crawler sizes a level early only once the runs endpoint has answered. The first runs
     request (for TOP) and the units request for MOD travel together, so the MOD page is held
     until the TOP runs are answered, and 0.3 s more for the client to read them: otherwise
     which one the client reads first is a race, and the cells' level is not sized early."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, release_after: int = 1, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.release_after = release_after
+        self.cells_asked: set[str] = set()
         self.cell_runs_asked = threading.Event()
         self.top_runs_answered = threading.Event()
         self.held_in_vain = 0
@@ -367,7 +370,10 @@ class HoldsCellsUntilTheirRunsAreAsked(LocalTofuPilot):
             time.sleep(0.3)
         if any(serial.startswith("C") for serial in serials):
             if is_runs:
-                self.cell_runs_asked.set()
+                with self._lock:
+                    self.cells_asked.update(serials)
+                    if len(self.cells_asked) >= self.release_after:
+                        self.cell_runs_asked.set()
             elif not self.cell_runs_asked.wait(5):
                 self.held_in_vain += 1
         answer = super().answer(path, authorization)
@@ -397,6 +403,31 @@ def test_a_levels_first_histories_are_asked_together_with_its_units(concurrency:
     cell_sizes = [len(serials) for serials in runs if serials[0].startswith("C")]
     assert cell_sizes[0] == 100 and sorted(cell_sizes) == [60, 90, 100], cell_sizes
     assert runs[[len(s) for s in runs].index(100)] == cells[:100]  # the level's first page
+
+
+def test_a_levels_other_histories_are_asked_before_its_units_are_read() -> None:
+    """Once the level's first 100 units' runs have sized the requests, the histories of the
+    rest are asked for at once, without waiting for their units to be read: the server holds
+    every page of cells until runs of all 250 cells have been asked for. (At concurrency 16
+    the held pages leave slots free for those runs requests.)"""
+    cells = [f"C{n:03d}" for n in range(250)]
+    records = [
+        unit("TOP", children=["MOD"]),
+        unit("MOD", parent="TOP", children=cells),
+        *(unit(c, parent="MOD") for c in cells),
+    ]
+    with HoldsCellsUntilTheirRunsAreAsked(
+        records, api_key=API_KEY, release_after=len(cells)
+    ) as server:
+        graph = listed(server, "TOP", concurrency=16)
+    assert server.held_in_vain == 0
+    assert all(graph.nodes[c]["run_count"] == 1 for c in cells)
+    for cell in cells[::25]:
+        assert [run["id"] for run in graph.nodes[cell]["runs"]] == server_runs(server, cell)
+
+
+def server_runs(server: LocalTofuPilot, serial: str) -> list[str | None]:
+    return [run["id"] for run in server.history(serial)]
 
 
 class UnitsListMissing(LocalTofuPilot):
