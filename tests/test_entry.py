@@ -107,3 +107,22 @@ def test_importing_the_main_module_runs_nothing() -> None:
         script("import genealogy.__main__; print('still here')"), capture_output=True, text=True
     )
     assert (done.returncode, done.stdout) == (0, "still here\n")
+
+
+def test_the_command_does_not_import_httpxs_command_line() -> None:
+    """httpx's `main` needs click, pygments and rich: with them installed it imports them all
+    (pygments is, with the tests), though the command never calls it. httpx still works."""
+    done = subprocess.run(
+        script(
+            """
+            import sys
+            import genealogy.cli.entry
+            import httpx
+            print(sys.modules.get("httpx._main"), "pygments" in sys.modules, callable(httpx.main))
+            print(httpx.URL("http://127.0.0.1/v2/units/A").path)
+            """
+        ),
+        capture_output=True,
+        text=True,
+    )
+    assert done.stdout.split("\n")[:2] == ["None False True", "/v2/units/A"], done.stderr

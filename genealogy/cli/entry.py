@@ -6,7 +6,7 @@ the exit handlers run (logging's among them), stdout and stderr are flushed, and
 ends at once with the command's exit code.
 
 It also marks the process as the command's own (`genealogy.process`), before anything else is
-imported.
+imported, and keeps httpx from importing its own command line.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from typing import NoReturn
 import genealogy.process
 
 genealogy.process.command = True  # before the commands import anything else
+# httpx imports its own command line's modules (click, pygments, rich) when they are installed,
+# for `httpx.main`, which this process never calls: 10 ms with pygments, more with rich
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 from genealogy.cli.commands import main  # noqa: E402
 
