@@ -11,6 +11,9 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
+WAKE_SECONDS = 0.1
+"""How often the caller's thread wakes while it waits for the worker: see `_Worker.result`."""
+
 
 def run_sync(make: Callable[[], Awaitable[T]]) -> T:
     """Run a coroutine to completion from synchronous code, also where this thread already
@@ -55,8 +58,19 @@ class _Worker(Generic[T]):
         self._running.wait()
 
     def result(self) -> T:
-        """The coroutine's value (or its exception); Ctrl-C interrupts the wait."""
-        return self._outcome.result()
+        """The coroutine's value (or its exception); Ctrl-C interrupts the wait.
+
+        Waits in short steps: Python runs a signal handler only in the main thread, and a
+        lock wait there is cut short only by a signal delivered to that very thread. The
+        kernel may deliver a process's SIGINT to any of its threads (this worker, an HTTP
+        server's, a notebook's own), and a wait without a timeout then sleeps through the
+        Ctrl-C until the coroutine ends by itself."""
+        while True:
+            try:
+                self._outcome.exception(timeout=WAKE_SECONDS)  # raises TimeoutError, not its own
+            except TimeoutError:
+                continue  # woken: a Ctrl-C received by another thread is raised about here
+            return self._outcome.result()
 
     def cancel(self) -> None:
         loop, task = self._loop, self._task
