@@ -50,6 +50,7 @@ class _Worker(Generic[T]):
         self._outcome: Future[T] = Future()
         self._task: asyncio.Task[object] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._cancelled = False
         self._running = threading.Event()
         self._thread = threading.Thread(target=self._run, name="genealogy", daemon=True)
 
@@ -73,6 +74,9 @@ class _Worker(Generic[T]):
             return self._outcome.result()
 
     def cancel(self) -> None:
+        """Cancel the coroutine, also when asked before its task exists (a Ctrl-C while the
+        worker's loop starts): `_main` then cancels it before it begins."""
+        self._cancelled = True  # before reading the task: `_main` sets it, then reads this
         loop, task = self._loop, self._task
         if loop is not None and task is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):  # a loop closed meanwhile: it is over
@@ -90,4 +94,6 @@ class _Worker(Generic[T]):
         self._loop = asyncio.get_running_loop()
         self._task = asyncio.current_task()
         self._running.set()
+        if self._cancelled:  # `cancel` came before the task existed, so it could not cancel it
+            raise asyncio.CancelledError
         return await self._make()

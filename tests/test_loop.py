@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from genealogy.loop import run_sync
+from genealogy.loop import _Worker, run_sync
 
 
 def _waiting_in_a_lock(thread: threading.Thread) -> bool:
@@ -64,3 +64,22 @@ def test_ctrl_c_received_by_another_thread_still_cancels_the_worker() -> None:
     assert ended == ["cancelled"]
     assert took < 3
     assert not [t for t in threading.enumerate() if t.name == "genealogy" and t.is_alive()]
+
+
+def test_a_cancel_before_the_workers_task_exists_is_not_lost() -> None:
+    """A Ctrl-C during `start` (about half a millisecond while the worker's loop starts) found
+    no task to cancel, and the coroutine then ran to its end."""
+    made: list[str] = []
+
+    async def job() -> str:
+        made.append("made")
+        await asyncio.sleep(5)
+        return "ran to the end"
+
+    worker = _Worker(job)
+    worker.cancel()  # as run_sync does when KeyboardInterrupt interrupts `start`
+    began = time.monotonic()
+    worker.start()
+    with pytest.raises(asyncio.CancelledError):
+        worker.result()
+    assert made == [] and time.monotonic() - began < 3
