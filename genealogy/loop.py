@@ -11,6 +11,9 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
+WAKE_SECONDS = 0.1
+"""How often the caller's thread wakes while it waits for the worker: see `_Worker.result`."""
+
 
 def run_sync(make: Callable[[], Awaitable[T]]) -> T:
     """Run a coroutine to completion from synchronous code, also where this thread already
@@ -47,6 +50,7 @@ class _Worker(Generic[T]):
         self._outcome: Future[T] = Future()
         self._task: asyncio.Task[object] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._cancelled = False
         self._running = threading.Event()
         self._thread = threading.Thread(target=self._run, name="genealogy", daemon=True)
 
@@ -55,10 +59,24 @@ class _Worker(Generic[T]):
         self._running.wait()
 
     def result(self) -> T:
-        """The coroutine's value (or its exception); Ctrl-C interrupts the wait."""
-        return self._outcome.result()
+        """The coroutine's value (or its exception); Ctrl-C interrupts the wait.
+
+        Waits in short steps: Python runs a signal handler only in the main thread, and a
+        lock wait there is cut short only by a signal delivered to that very thread. The
+        kernel may deliver a process's SIGINT to any of its threads (this worker, an HTTP
+        server's, a notebook's own), and a wait without a timeout then sleeps through the
+        Ctrl-C until the coroutine ends by itself."""
+        while True:
+            try:
+                self._outcome.exception(timeout=WAKE_SECONDS)  # raises TimeoutError, not its own
+            except TimeoutError:
+                continue  # woken: a Ctrl-C received by another thread is raised about here
+            return self._outcome.result()
 
     def cancel(self) -> None:
+        """Cancel the coroutine, also when asked before its task exists (a Ctrl-C while the
+        worker's loop starts): `_main` then cancels it before it begins."""
+        self._cancelled = True  # before reading the task: `_main` sets it, then reads this
         loop, task = self._loop, self._task
         if loop is not None and task is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):  # a loop closed meanwhile: it is over
@@ -76,4 +94,6 @@ class _Worker(Generic[T]):
         self._loop = asyncio.get_running_loop()
         self._task = asyncio.current_task()
         self._running.set()
+        if self._cancelled:  # `cancel` came before the task existed, so it could not cancel it
+            raise asyncio.CancelledError
         return await self._make()
