@@ -143,6 +143,10 @@ def _quoted(text: str) -> str:
     return quote(text, safe="")
 
 
+_READ = httpx.ByteStream(b"")
+"""What a response's stream is once its body is read (see `HttpSource._exchange`)."""
+
+
 @functools.lru_cache(maxsize=64)
 def _endpoint(url: str) -> httpx.URL:
     return httpx.URL(url)
@@ -601,6 +605,11 @@ class HttpSource:
                     body = await _read_limited(response)
                 finally:
                     await response.aclose()
+                    # httpx's bound stream refers back to its response: a reference cycle per
+                    # request, which only the garbage collector frees. Paused during a crawl
+                    # (`perf.paused_gc`), it piled up 42 objects a request, then took 60 ms
+                    # per 1,000 requests to collect; unbound, each is freed when done with.
+                    response.stream = _READ
         except (TimeoutError, httpx.TimeoutException) as exc:
             raise _Retryable(f"no answer within {self.settings.timeout:g} s") from exc
         except NameNotResolved as exc:
