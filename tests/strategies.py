@@ -63,6 +63,8 @@ NASTY = (
     "%2e%2e/runs",
     "../runs",
     "{}[]()|;`$'",
+    "]",  # alone, a syntax error in a Graphviz HTML-like label
+    "]]",
 )
 """Texts known to upset escaping, quoting or parsing somewhere."""
 

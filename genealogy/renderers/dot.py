@@ -91,10 +91,13 @@ def _e(value: object, limit: int = TEXT_LIMIT) -> str:
     """Escape text for an HTML-like label, clipped to `limit` characters of the data.
 
     Graphviz expands `\\N`, `\\G`, `\\E`... (node, graph, edge names) and `\\\\` even in HTML-like
-    labels, after decoding entities: a doubled backslash is the only way to show one.
+    labels, after decoding entities: a doubled backslash is the only way to show one. A text
+    of nothing but `]` (a serial number `]`) is a syntax error to Graphviz (2.43): `]` is
+    written as its character reference.
     """
     text = "" if value is None else str(value)
-    return html.escape(shown(clip(text, limit)), quote=True).replace("\\", "\\\\")
+    escaped = html.escape(shown(clip(text, limit)), quote=True)
+    return escaped.replace("\\", "\\\\").replace("]", "&#93;")
 
 
 def _label(serial: str, attrs: dict[str, Any]) -> str:
