@@ -212,23 +212,40 @@ class LevelCrawler(Crawler):
         rest: list[UnitState],
         read: asyncio.Event,
     ) -> None:
-        """A level sized early: once the sample's runs are in, the rest of the level's
-        histories are asked for at once, in requests sized by them, without waiting for the
-        units to be read (a runs request needs only serial numbers): the last level's
-        histories then cost no round after its units. They are given to the units once the
-        level is read; a serial that turns out not to be a unit is simply not given one."""
+        """A level sized early: once the sample's runs are in, they size the requests for the
+        rest of the level. Where most of the sample has runs, the rest are asked for at once,
+        without waiting for their units to be read (a runs request needs only serial
+        numbers), so the last level's histories cost no round after its units. Where most
+        has none (units never tested: the list says so once they are read, and they are then
+        not asked about), the rest are asked for once the level is read."""
         answers = await asked
         if answers is None:  # no runs endpoint, or the key may not read runs: said once
             return
-        found = sum(len(a.runs) for a in answers.values() if isinstance(a, History))
-        size = history_batch(found / len(sample))
-        serials = [state.serial for state in rest]
-        chunks = [serials[at : at + size] for at in range(0, len(serials), size)]
-        asking = asyncio.gather(*(ask_histories(self.listing, chunk, size) for chunk in chunks))
-        more, _ = await asyncio.gather(asking, read.wait())
-        for states, chunk_answers in ((sample, answers), (rest, _merged(more))):
-            if chunk_answers is not None:
-                apply_histories([s for s in states if s.status is Status.OK], chunk_answers)
+        histories = [answer for answer in answers.values() if isinstance(answer, History)]
+        tested = sum(1 for history in histories if history.runs)
+        size = history_batch(sum(len(h.runs) for h in histories) / max(len(histories), 1))
+        early = 2 * tested >= len(histories)
+        if early:
+            for at in range(0, len(rest), size):
+                task = self._histories_of_chunk(rest[at : at + size], read)
+                self._background.append(asyncio.create_task(task))
+        await _given_when_read(sample, answers, read)
+        if not early:  # as the other levels: `add_histories` skips the units never tested
+            await read.wait()
+            depth = sample[0].depth
+            self._batch[depth] = size
+            self._waiting.setdefault(depth, []).extend(
+                state for state in rest if state.status is Status.OK
+            )
+            self._read_whole.add(depth)
+            self._ask_histories(level_read=False)
+
+    async def _histories_of_chunk(self, states: list[UnitState], read: asyncio.Event) -> None:
+        """Ask for these units' histories now, in one request; each unit gets its own as soon
+        as it is read."""
+        answers = await ask_histories(self.listing, [state.serial for state in states], len(states))
+        if answers is not None:
+            await _given_when_read(states, answers, read)
 
     async def _fetch_histories(
         self, states: list[UnitState], depth: int | None = None, size: int | None = None
@@ -246,10 +263,16 @@ class LevelCrawler(Crawler):
         self._ask_histories(level_read=False)
 
 
-def _merged(answers: list[HistoryAnswers]) -> HistoryAnswers:
-    """The answers of several history requests as one (None: none could be read)."""
-    known = [answer for answer in answers if answer is not None]
-    return {serial: outcome for answer in known for serial, outcome in answer.items()} or None
+async def _given_when_read(
+    states: list[UnitState], answers: dict[str, HistoryOutcome], read: asyncio.Event
+) -> None:
+    """Each unit its history from `answers`: now for the units already read, the others once
+    their level is (`read`): an interrupted crawl keeps every history it had."""
+    unread = [state for state in states if state.attrs is None]
+    apply_histories(states, answers)
+    if unread:
+        await read.wait()
+        apply_histories(unread, answers)
 
 
 def _listed_without_runs(attrs: dict[str, Any]) -> bool:

@@ -3,6 +3,7 @@ the fallback to one request per unit, and the command's default path end to end.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -17,7 +18,7 @@ from genealogy.datasets import DEMO_START, REWORKED, demo_data, synthetic_tree
 from genealogy.errors import ExitCode
 from genealogy.localserver import Fault, LocalTofuPilot
 from genealogy.renderers.json import load
-from genealogy.runner import CrawlOptions, run_crawl
+from genealogy.runner import CrawlOptions, crawl_async, run_crawl
 from tests.conftest import API_KEY, MakeServer, crawl, run_cli
 from tests.records import unit
 
@@ -350,7 +351,9 @@ class HoldsCellsUntilTheirRunsAreAsked(LocalTofuPilot):
     The crawler sizes a level early only once the runs endpoint has answered. The first runs
     request (for TOP) and the units request for MOD travel together, so the MOD page is held
     until the TOP runs are answered, and 0.3 s more for the client to read them: otherwise
-    which one the client reads first is a race, and the cells' level is not sized early."""
+    which one the client reads first is a race, and the cells' level is not sized early.
+    (The 0.3 s is still a timing assumption, with a wide margin: the server cannot see when
+    the client has read an answer.)"""
 
     def __init__(self, *args: Any, release_after: int = 1, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -424,6 +427,82 @@ def test_a_levels_other_histories_are_asked_before_its_units_are_read() -> None:
     assert all(graph.nodes[c]["run_count"] == 1 for c in cells)
     for cell in cells[::25]:
         assert [run["id"] for run in graph.nodes[cell]["runs"]] == server_runs(server, cell)
+
+
+class HoldsTheRestOfTheCells(HoldsCellsUntilTheirRunsAreAsked):
+    """Also holds the runs requests for cells other than the first 100, and every page of
+    the level below the cells (serials `S...`), until `release` (or 5 s); `deeper` is set
+    once the level below is asked for, that is once the cells are read."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deeper = threading.Event()
+        self.release = threading.Event()
+
+    def answer(self, path: str, authorization: str | None) -> tuple[int, dict[str, str], bytes]:
+        target = urlsplit(path)
+        serials = parse_qs(target.query).get("serial_numbers", [])
+        first = serials[0] if serials else ""
+        if target.path.endswith("/v2/runs") and first.startswith("C") and first > "C099":
+            self.release.wait(5)  # a cell the first 100 did not include: one of the rest
+        elif first.startswith("S") and not target.path.endswith("/v2/runs"):
+            self.deeper.set()
+            self.release.wait(5)
+        return super().answer(path, authorization)
+
+
+def test_a_crawl_stopped_mid_level_keeps_the_histories_it_had() -> None:
+    """Stopped while the rest of a level's histories are still on their way, the crawl's
+    result keeps those that came: the first 100 units', which sized the others."""
+    cells = [f"C{n:03d}" for n in range(250)]
+    records = [
+        unit("TOP", children=["MOD"]),
+        unit("MOD", parent="TOP", children=cells),
+        *(unit(c, parent="MOD", children=[f"S{c[1:]}"]) for c in cells),
+        *(unit(f"S{c[1:]}", parent=c) for c in cells),
+    ]
+    crawlers: list[Any] = []
+
+    async def stopped_once_the_cells_are_read(server: HoldsTheRestOfTheCells) -> None:
+        options = CrawlOptions(base_url=server.url, api_key=API_KEY, via="list", history=True)
+        crawl = asyncio.create_task(crawl_async("TOP", options, started=crawlers))
+        assert await asyncio.to_thread(server.deeper.wait, 5)
+        crawl.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await crawl
+
+    with HoldsTheRestOfTheCells(records, api_key=API_KEY) as server:
+        try:
+            asyncio.run(stopped_once_the_cells_are_read(server))
+        finally:
+            server.release.set()
+    units = crawlers[-1].result.units
+    assert all(units[c].attrs["run_count"] == 1 for c in cells[:100])
+    assert not any("runs" in units[c].attrs for c in cells[100:])  # still on their way
+
+
+def test_a_level_mostly_never_tested_asks_only_about_the_units_that_were() -> None:
+    """When most of a level's first 100 units have no runs, the rest are asked about once
+    read, when the list has said which were never tested (those are not asked about)."""
+    cells = [f"C{n:03d}" for n in range(300)]
+    tested = set(cells[::10])
+    records = [
+        unit("TOP", children=["MOD"]),
+        unit("MOD", parent="TOP", children=cells),
+        *(unit(c, parent="MOD", outcome="PASS" if c in tested else None) for c in cells),
+    ]
+    with HoldsCellsUntilTheirRunsAreAsked(records, api_key=API_KEY) as server:
+        graph = listed(server, "TOP")
+    assert server.held_in_vain == 0  # the cells' first 100 were asked for with their units
+    asked = [
+        serial
+        for endpoint, params in server.list_queries
+        if endpoint == "runs"
+        for serial in params["serial_numbers"]
+        if serial.startswith("C")
+    ]
+    assert sorted(set(asked) - set(cells[:100])) == sorted(tested - set(cells[:100]))
+    assert all(graph.nodes[c]["run_count"] == (c in tested) for c in cells)
 
 
 def server_runs(server: LocalTofuPilot, serial: str) -> list[str | None]:
