@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
 from genealogy.datasets import DEMO_START, factory
 from genealogy.localserver import LocalTofuPilot
@@ -32,11 +32,18 @@ if TYPE_CHECKING:
     from genealogy.crawler import CrawlResult
     from tests.browser import BrowserPage
 
-settings.register_profile("ci", derandomize=True, print_blob=True)
-settings.load_profile(os.environ.get("GENEALOGY_HYPOTHESIS", "default"))
-"""`GENEALOGY_HYPOTHESIS=ci` (as `.ci/run` sets it): every property test draws the same
-examples each run, so a landing is never refused for a case a new draw happened upon; a
-local run draws new ones each time, which is how bugs are found."""
+# `GENEALOGY_HYPOTHESIS=derandomized` (as `.ci/run` sets it): every property test draws the
+# same examples each run, so a landing is never refused for a case a new draw happened upon,
+# and no example is timed; a local run draws new ones each time, which is how bugs are found
+settings.register_profile(
+    "derandomized",
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+if profile := os.environ.get("GENEALOGY_HYPOTHESIS"):
+    settings.load_profile(profile)
 
 API_KEY = "test-key-5f0c2a9e"
 BROWSER_FIXTURES = frozenset({"chromium", "browser_page"})
