@@ -285,7 +285,8 @@ async def add_histories(
 ) -> int | None:
     """Give each fetched unit its run history (`runs`, `run_count`, `latest_outcome`); a unit
     whose history could not be fetched gets `history_error` saying why instead. A unit the
-    list endpoint gave without a latest run has no runs: it is not asked about. A server
+    list endpoint gave without a latest run has no runs: it is not asked about (here; a level
+    sized early asks before its units are read: `LevelCrawler._level_histories`). A server
     without the runs endpoint, or a key that may not read runs, leaves the histories out with
     one warning: the assembly itself was read.
 
