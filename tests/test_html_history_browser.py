@@ -97,6 +97,33 @@ def test_the_details_list_the_run_history_latest_first(
     browser_page.assert_no_network()
 
 
+def test_each_run_has_room_for_its_procedure(browser_page: BrowserPage, page_file: Path) -> None:
+    """The run history sits in the narrow details panel: a run's procedure keeps most of the
+    line and reads on one line, its start under it (on one line with the timestamp, the
+    procedure was left a column a letter or two wide, and wrapped after every letter)."""
+    browser_page.open(page_file)
+    page = browser_page.page
+    page.locator('#tree li[data-serial="C3"] > .row').click()
+    boxes = page.evaluate(
+        """() => [...document.querySelectorAll('#details .runs > li')].map((li) => {
+            const box = (name) => li.querySelector('.' + name).getBoundingClientRect();
+            return {
+                list: li.getBoundingClientRect().width,
+                procedure: box('run-procedure'),
+                started: box('run-started'),
+                lineHeight: parseFloat(getComputedStyle(li).lineHeight) || 20,
+            };
+        })"""
+    )
+    assert len(boxes) == 3
+    for box in boxes:
+        assert box["procedure"]["width"] >= box["list"] / 3, box
+        assert box["started"]["top"] >= box["procedure"]["bottom"] - 1, box  # on its own line
+    functional = boxes[0]  # "Functional test": one line
+    assert functional["procedure"]["height"] < 1.6 * functional["lineHeight"], functional
+    browser_page.assert_no_errors()
+
+
 def test_a_collapsed_row_shows_the_problems_below_it(
     browser_page: BrowserPage, page_file: Path
 ) -> None:
