@@ -252,15 +252,10 @@ class LevelCrawler(Crawler):
     ) -> None:
         runs = await add_histories(self.listing, states, size)
         if depth is not None and size is None:  # a level's first: it sizes the level's others
-            self._sized(depth, runs, len(states))
-
-    def _sized(self, depth: int, runs: int | None, units: int) -> None:
-        """A level's sizing request is answered: `units` have `runs` runs (None: unknown), which
-        sizes the level's other history requests; those waiting for it are asked for now."""
-        self._sizing.discard(depth)
-        if runs is not None and units:
-            self._batch[depth] = history_batch(runs / units)
-        self._ask_histories(level_read=False)
+            self._sizing.discard(depth)
+            if runs is not None and states:
+                self._batch[depth] = history_batch(runs / len(states))
+            self._ask_histories(level_read=False)
 
 
 async def _given_when_read(
