@@ -169,7 +169,7 @@ def _why(report: Audit, failing: list[Finding], fail_on: tuple[str, ...], compar
     """One line: how many findings fail the run, of which codes, and what was set aside."""
     codes = Counter(finding.code for finding in failing)
     which = ", ".join(f"{code} ×{count}" for code, count in codes.items())
-    count = counted(len(failing), 'finding').replace(" ", " new " if compared else " ", 1)
+    count = counted(len(failing), "finding").replace(" ", " new " if compared else " ", 1)
     verb = "matches" if len(failing) == 1 else "match"
     line = f"{count} {verb} --fail-on {','.join(fail_on)} ({which})"
     aside = []

@@ -7,7 +7,7 @@ from collections import Counter
 from genealogy.crawler import CrawlResult, UnitState
 from genealogy.errors import ExitCode
 from genealogy.nodes import Status
-from genealogy.text import shown
+from genealogy.text import counted, shown
 
 LISTED_FAILURES = 5
 """Units that could not be fetched, listed without -v: the reason for exit code 3."""
@@ -86,5 +86,4 @@ def failure_line(result: CrawlResult, strict: bool) -> str | None:
         return None
     names = ", ".join(f"{shown(s.serial)} ({s.status.replace('_', ' ')})" for s in failed[:3])
     more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
-    units = "1 unit" if len(failed) == 1 else f"{len(failed)} units"
-    return f"{units} failed: {names}{more}"
+    return f"{counted(len(failed), 'unit')} failed: {names}{more}"

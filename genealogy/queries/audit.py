@@ -360,8 +360,8 @@ def _cycles(view: _View) -> Iterator[Finding]:
     if unlisted:
         serials = tuple(sorted(unlisted))
         message = (
-            f"more assembly cycles among these {_units(len(serials))} are not listed: only the "
-            f"first {len(listed):,} cycles are (at most {MAX_CYCLES:,} cycles and "
+            f"more assembly cycles among these {counted(len(serials), 'unit')} are not listed: "
+            f"only the first {len(listed):,} cycles are (at most {MAX_CYCLES:,} cycles and "
             f"{MAX_CYCLE_UNITS:,} units named in all)"
         )
         same = listed.get(serials)  # a listed cycle through all of them, in sorted order
@@ -650,7 +650,7 @@ def _mixed_revisions(view: _View) -> Iterator[Finding]:
                 continue
             ordered = sorted(by_revision.items())
             serials = tuple(serial for _, nodes in ordered for serial in nodes)
-            counts = ", ".join(f"{rev} ({_units(len(nodes))})" for rev, nodes in ordered)
+            counts = ", ".join(f"{rev} ({counted(len(nodes), 'unit')})" for rev, nodes in ordered)
             mixes.setdefault(serials, (part, counts, [], _off_usual(by_revision)))[2].append(top)
     for serials, (part, counts, tops, unusual) in mixes.items():
         finding = _finding(
@@ -706,7 +706,7 @@ def _unexplored(view: _View) -> Iterator[Finding]:
         yield _finding(
             "unexplored",
             tuple(nodes),
-            f"{_units(len(nodes))} referenced but not fetched ({'; '.join(reasons)}): "
+            f"{counted(len(nodes), 'unit')} referenced but not fetched ({'; '.join(reasons)}): "
             "the audit does not cover them",
         )
 
@@ -732,10 +732,6 @@ _CHECKS = (
 
 def _finding(code: str, serials: tuple[str, ...], message: str) -> Finding:
     return Finding(code, CODES[code], serials, " ".join(message.split()))
-
-
-def _units(count: int) -> str:
-    return counted(count, "unit")
 
 
 def _runs(attrs: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
